@@ -1,0 +1,1 @@
+//! Extension integration tests: one binary.

@@ -1,0 +1,1 @@
+//! Typed views of Lambda events (placeholder; filled in by the views work).
