@@ -1,1 +1,2 @@
 //! Extension integration tests: one binary.
+mod proxy;

@@ -1,22 +1,261 @@
-//! secrets-leak: placeholder.
-use gavel_policy_sdk::{export_policy, Input, Phase, Policy, Report};
+//! malicious-content: flags attack payloads and test malware in the attacker-controlled parts
+//! of an event (HTTP parameters, headers, cookies, bodies, queue messages, bus details).
+//!
+//! Each value is decoded into a few variants ([`text::variants`]) and handed to per-family
+//! detectors: hand-written scanners and tokenizers, linear in the input, with no per-call
+//! setup beyond allocation, because the policy runs in a fresh wasm instance per invocation.
 
-/// Settings.
-#[derive(serde::Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {}
+pub mod cmd;
+pub mod files;
+pub mod lang;
+pub mod malware;
+pub mod settings;
+pub mod sqli;
+pub mod text;
+pub mod xss;
 
-/// The policy.
-pub struct SecretsLeak;
+#[cfg(target_arch = "wasm32")]
+use gavel_policy_sdk::export_policy;
+use gavel_policy_sdk::views::{InputKind, ScanInput};
+use gavel_policy_sdk::{Decision, Input, Phase, Policy, Report, Severity, redact};
 
-impl Policy for SecretsLeak {
-    const NAME: &'static str = "secrets-leak";
-    const VERSION: &'static str = "0.1.0";
-    const PHASES: &'static [Phase] = &[Phase::Response];
-    type Settings = Settings;
-    fn evaluate(_input: &Input<Settings>) -> Result<Report, String> {
-        Ok(Report::default())
+pub use settings::Settings;
+
+/// A detector's conclusion about one value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// Rule id, `<family>.<rule>`.
+    pub rule: &'static str,
+    /// High confidence (deny by default) or a weaker signal (alert).
+    pub strong: bool,
+    /// Byte offset of the evidence in the scanned text.
+    pub at: usize,
+    /// Human-readable reason.
+    pub msg: &'static str,
+}
+
+impl Hit {
+    /// A high-confidence hit.
+    pub fn deny(rule: &'static str, at: usize, msg: &'static str) -> Self {
+        Hit {
+            rule,
+            strong: true,
+            at,
+            msg,
+        }
+    }
+    /// A weaker hit.
+    pub fn alert(rule: &'static str, at: usize, msg: &'static str) -> Self {
+        Hit {
+            rule,
+            strong: false,
+            at,
+            msg,
+        }
     }
 }
 
-export_policy!(SecretsLeak);
+/// What a detector knows about the value it scans.
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx<'a> {
+    /// Where the value came from.
+    pub kind: &'a InputKind,
+}
+
+impl Ctx<'_> {
+    /// Whether the value is a header.
+    pub fn header(&self) -> Option<&str> {
+        match self.kind {
+            InputKind::Header(h) => Some(h),
+            _ => None,
+        }
+    }
+}
+
+/// Attack families in evaluation order; also the `families` setting's keys.
+pub const FAMILIES: &[&str] = &[
+    "malware", "sqli", "java", "rce", "php", "xss", "ssrf", "lfi", "rfi",
+];
+
+type Detector = fn(&str, &str, Ctx) -> Option<Hit>;
+
+/// (family, detector over (original text, lower-cased text)).
+const DETECTORS: &[(&str, Detector)] = &[
+    ("sqli", sqli::scan),
+    ("java", lang::java),
+    ("rce", cmd::scan),
+    ("php", lang::php),
+    ("xss", xss::scan),
+    ("ssrf", files::ssrf),
+    ("lfi", files::lfi),
+    ("rfi", files::rfi),
+];
+
+/// Headers whose values are protocol plumbing set by clients, proxies or AWS, scanned only
+/// when a user lists them in `scan_headers`.
+const PLUMBING_HEADERS: &[&str] = &[
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "accept-charset",
+    "host",
+    "connection",
+    "content-length",
+    "content-type",
+    "cookie",
+    "keep-alive",
+    "proxy-connection",
+    "cache-control",
+    "pragma",
+    "upgrade-insecure-requests",
+    "x-forwarded-for",
+    "x-forwarded-port",
+    "x-forwarded-proto",
+    "x-amzn-trace-id",
+    "x-amz-cf-id",
+    "x-amz-date",
+    "x-amz-security-token",
+    "x-amz-content-sha256",
+    "via",
+    "te",
+    "if-modified-since",
+    "if-none-match",
+    "sec-fetch-site",
+    "sec-fetch-mode",
+    "sec-fetch-dest",
+    "sec-fetch-user",
+    "sec-ch-ua",
+    "sec-ch-ua-mobile",
+    "sec-ch-ua-platform",
+    "authorization",
+    "postman-token",
+    "content-encoding",
+    "transfer-encoding",
+];
+
+/// The policy.
+pub struct MaliciousContent;
+
+impl Policy for MaliciousContent {
+    const NAME: &'static str = "malicious-content";
+    const VERSION: &'static str = "0.1.0";
+    const PHASES: &'static [Phase] = &[Phase::Request];
+    type Settings = Settings;
+
+    fn validate(settings: &Settings) -> Result<(), String> {
+        settings.validate()
+    }
+
+    fn evaluate(input: &Input<Settings>) -> Result<Report, String> {
+        let mut report = Report::default();
+        let inputs = match input.event() {
+            Some(ev) => gavel_policy_sdk::views::inputs(ev),
+            None => gavel_policy_sdk::views::inputs_from_bytes(input.event_bytes()),
+        };
+        scan_inputs(&inputs, &input.settings, &mut report);
+        Ok(report)
+    }
+}
+
+/// Whether some other input lies inside this one (a body split into fields, a message whose
+/// JSON was expanded): then the whole is only checked for file signatures.
+fn has_children(inputs: &[ScanInput], i: &ScanInput) -> bool {
+    let prefix = format!("{}/", i.location);
+    inputs.iter().any(|o| {
+        o.location.starts_with(&prefix)
+            || (o.location == i.location
+                && matches!(o.kind, InputKind::BodyField | InputKind::MultipartPart))
+    })
+}
+
+/// Run every enabled detector over every scannable input.
+pub fn scan_inputs(inputs: &[ScanInput], settings: &Settings, report: &mut Report) {
+    let mut seen: Vec<(&'static str, String)> = Vec::new();
+    for inp in inputs {
+        if !inp.is_content() {
+            continue; // S3 keys are names, not payloads.
+        }
+        let header_skip = match &inp.kind {
+            InputKind::Header(h) => settings.skip_header(h),
+            _ => false,
+        };
+        if header_skip {
+            continue;
+        }
+        let whole = matches!(inp.kind, InputKind::Body | InputKind::MessageBody)
+            && has_children(inputs, inp);
+        let data = &inp.data[..inp.data.len().min(settings.max_scan_bytes)];
+        let mut found: Vec<Hit> = Vec::new();
+        if settings.family_enabled("malware")
+            && !matches!(inp.kind, InputKind::Header(_))
+            && let Some(h) = malware::scan(&inp.data)
+        {
+            found.push(h);
+        }
+        let text = String::from_utf8_lossy(data);
+        let ctx = Ctx { kind: &inp.kind };
+        let mut evidence_text: Vec<(Hit, String)> = Vec::new();
+        if !whole {
+            let vars = text::variants(&text);
+            for (family, det) in DETECTORS {
+                if !settings.family_enabled(family) {
+                    continue;
+                }
+                for v in &vars {
+                    let lower = v.to_ascii_lowercase();
+                    if let Some(h) = det(v, &lower, ctx) {
+                        evidence_text.push((h, v.clone()));
+                        break;
+                    }
+                }
+            }
+        }
+        for h in found {
+            evidence_text.push((h, text.to_string()));
+        }
+        for (hit, ev_text) in evidence_text {
+            let decision = match settings.decision_for(hit.rule, hit.strong) {
+                Some(d) => d,
+                None => continue,
+            };
+            let key = (hit.rule, inp.location.clone());
+            if seen.contains(&key) {
+                continue;
+            }
+            seen.push(key);
+            let severity = if hit.strong {
+                Severity::High
+            } else {
+                Severity::Medium
+            };
+            let severity = if hit.rule.starts_with("malware.") {
+                Severity::Critical
+            } else {
+                severity
+            };
+            let evidence = redact::snippet(&ev_text, hit.at, hit.at + 1);
+            report.add(
+                decision,
+                hit.rule,
+                severity,
+                hit.msg,
+                inp.location.clone(),
+                evidence,
+            );
+        }
+    }
+}
+
+/// Decision for a strong/weak hit before settings.
+pub fn default_decision(strong: bool) -> Decision {
+    if strong {
+        Decision::Deny
+    } else {
+        Decision::Alert
+    }
+}
+
+// Native builds (tests, the corpus harness) link a cdylib too; the component exports'
+// `name:pkg/iface@ver` symbols only make sense to the wasm component linker.
+#[cfg(target_arch = "wasm32")]
+export_policy!(MaliciousContent);

@@ -30,6 +30,8 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod cloudtrail;
+pub mod decode;
 pub mod redact;
 mod report;
 #[doc(hidden)]
@@ -79,13 +81,18 @@ pub trait Policy {
 #[macro_export]
 macro_rules! export_policy {
     ($policy:ty) => {
+        // Exports only exist in the wasm build: wit-bindgen's `pkg:iface#fn` symbol names do not
+        // link into a native cdylib, and native builds are for `cargo test`.
+        #[cfg(target_arch = "wasm32")]
         const _: () = {
             struct GavelGuest;
             impl $crate::bindings::exports::gavel::policy::policy::Guest for GavelGuest {
                 fn describe() -> $crate::Metadata {
                     $crate::runtime::metadata::<$policy>()
                 }
-                fn validate_settings(settings: ::std::string::String) -> ::std::result::Result<(), ::std::string::String> {
+                fn validate_settings(
+                    settings: ::std::string::String,
+                ) -> ::std::result::Result<(), ::std::string::String> {
                     $crate::runtime::validate_settings::<$policy>(&settings)
                 }
                 fn evaluate(
@@ -94,7 +101,7 @@ macro_rules! export_policy {
                     $crate::runtime::evaluate::<$policy>(invocation)
                 }
             }
-            $crate::bindings::__export_gavel_policy!(GavelGuest with_types_in $crate::bindings);
+    $crate::bindings::__export_gavel_policy!(GavelGuest with_types_in $crate::bindings);
         };
     };
 }

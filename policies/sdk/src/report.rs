@@ -76,6 +76,10 @@ impl Report {
 
     /// The verdict to return to the host.
     pub fn into_verdict(self) -> Verdict {
-        Verdict { decision: self.decision(), findings: self.findings, actions: self.actions }
+        Verdict {
+            decision: self.decision(),
+            findings: self.findings,
+            actions: self.actions,
+        }
     }
 }

@@ -19,7 +19,12 @@ pub struct Input<S> {
 impl<S> Input<S> {
     /// Build an input directly (native tests, the `Testcase` helpers).
     pub fn new(invocation: Invocation, settings: S) -> Self {
-        Self { invocation, settings, event_json: OnceCell::new(), result_json: OnceCell::new() }
+        Self {
+            invocation,
+            settings,
+            event_json: OnceCell::new(),
+            result_json: OnceCell::new(),
+        }
     }
 
     /// The phase of this call.
@@ -34,7 +39,9 @@ impl<S> Input<S> {
 
     /// The event parsed as JSON, or `None` when it is not JSON (a clearly unparsable event).
     pub fn event(&self) -> Option<&serde_json::Value> {
-        self.event_json.get_or_init(|| parse_json(&self.invocation.event)).as_ref()
+        self.event_json
+            .get_or_init(|| parse_json(&self.invocation.event))
+            .as_ref()
     }
 
     /// The function's result bytes (response and telemetry phases).
@@ -58,7 +65,11 @@ fn parse_json(bytes: &[u8]) -> Option<serde_json::Value> {
 
 /// Parse settings JSON; errors name the JSON path that failed.
 pub fn parse_settings<P: Policy>(settings: &str) -> Result<P::Settings, String> {
-    let text = if settings.trim().is_empty() { "{}" } else { settings };
+    let text = if settings.trim().is_empty() {
+        "{}"
+    } else {
+        settings
+    };
     let de = &mut serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -72,7 +83,11 @@ pub fn parse_settings<P: Policy>(settings: &str) -> Result<P::Settings, String> 
 
 #[doc(hidden)]
 pub fn metadata<P: Policy>() -> Metadata {
-    Metadata { name: P::NAME.into(), version: P::VERSION.into(), phases: P::PHASES.to_vec() }
+    Metadata {
+        name: P::NAME.into(),
+        version: P::VERSION.into(),
+        phases: P::PHASES.to_vec(),
+    }
 }
 
 #[doc(hidden)]

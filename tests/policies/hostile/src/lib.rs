@@ -1,22 +1,88 @@
-//! secrets-leak: placeholder.
-use gavel_policy_sdk::{export_policy, Input, Phase, Policy, Report};
+//! A deliberately hostile policy for the engine's containment tests. Its `settings` pick the
+//! misbehaviour; it implements the raw WIT contract to be able to return what the SDK would
+//! never produce.
+#![allow(missing_docs)]
 
-/// Settings.
-#[derive(serde::Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {}
+use gavel_policy_sdk::bindings::exports::gavel::policy::policy::Guest;
+use gavel_policy_sdk::{Decision, Finding, Invocation, Metadata, Phase, Severity, Verdict};
 
-/// The policy.
-pub struct SecretsLeak;
+struct Hostile;
 
-impl Policy for SecretsLeak {
-    const NAME: &'static str = "secrets-leak";
-    const VERSION: &'static str = "0.1.0";
-    const PHASES: &'static [Phase] = &[Phase::Response];
-    type Settings = Settings;
-    fn evaluate(_input: &Input<Settings>) -> Result<Report, String> {
-        Ok(Report::default())
+fn finding(message: String) -> Finding {
+    Finding {
+        rule_id: "hostile.rule".into(),
+        severity: Severity::Low,
+        message,
+        location: String::new(),
+        evidence: String::new(),
     }
 }
 
-export_policy!(SecretsLeak);
+#[inline(never)]
+fn recurse(n: u64, sink: &mut [u64; 64]) -> u64 {
+    sink[(n % 64) as usize] = n;
+    if n == u64::MAX { 0 } else { recurse(n + 1, sink) + sink[3] }
+}
+
+impl Guest for Hostile {
+    fn describe() -> Metadata {
+        Metadata {
+            name: "hostile".into(),
+            version: "0.0.1".into(),
+            phases: vec![Phase::Request, Phase::Response, Phase::Telemetry],
+        }
+    }
+
+    fn validate_settings(settings: String) -> Result<(), String> {
+        if settings.contains("reject") { Err("hostile refuses these settings".into()) } else { Ok(()) }
+    }
+
+    fn evaluate(inv: Invocation) -> Result<Verdict, String> {
+        let mode = inv.settings.trim_matches(|c| c == '"' || c == ' ').to_string();
+        match mode.as_str() {
+            "loop" => loop {
+                std::hint::black_box(&inv);
+            },
+            "recurse" => {
+                let mut sink = [0u64; 64];
+                let n = recurse(0, &mut sink);
+                Ok(Verdict { decision: Decision::Allow, findings: vec![finding(n.to_string())], actions: vec![] })
+            }
+            "memory" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![1u8; 1 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            "trap" => std::process::abort(),
+            "panic" => panic!("hostile policy panics on every call"),
+            "error" => Err("hostile policy reports an error".into()),
+            "huge-output" => Ok(Verdict {
+                decision: Decision::Deny,
+                findings: (0..100_000).map(|i| finding(i.to_string())).collect(),
+                actions: vec![],
+            }),
+            "bad-utf8" => {
+                // SAFETY: deliberately not UTF-8; the host must refuse to lift it.
+                let bad = unsafe { String::from_utf8_unchecked(vec![0xff, 0xfe, 0xfd]) };
+                Ok(Verdict { decision: Decision::Alert, findings: vec![finding(bad)], actions: vec![] })
+            }
+            // The default: echo sizes so tests can check what the policy saw.
+            _ => Ok(Verdict {
+                decision: if inv.event.windows(4).any(|w| w == b"DENY") { Decision::Deny } else { Decision::Allow },
+                findings: vec![finding(format!(
+                    "event={} result={} telemetry={} id={}",
+                    inv.event.len(),
+                    inv.result.as_ref().map_or(0, |r| r.len()),
+                    inv.telemetry.len(),
+                    inv.request_id
+                ))],
+                actions: vec![],
+            }),
+        }
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+gavel_policy_sdk::bindings::__export_gavel_policy!(Hostile with_types_in gavel_policy_sdk::bindings);

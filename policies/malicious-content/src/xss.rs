@@ -1,0 +1,359 @@
+//! Cross-site scripting: an HTML/JS context scanner — dangerous tags, event-handler
+//! attributes, script URLs, CSS expressions, XML/SSI constructs and DOM sinks.
+
+use crate::text::{find_any, is_ident};
+use crate::{Ctx, Hit};
+
+/// Tags that run script or load active content.
+const TAGS: &[&str] = &[
+    "script",
+    "iframe",
+    "frame",
+    "frameset",
+    "object",
+    "embed",
+    "applet",
+    "svg",
+    "math",
+    "meta",
+    "link",
+    "style",
+    "base",
+    "form",
+    "input",
+    "button",
+    "img",
+    "image",
+    "body",
+    "video",
+    "audio",
+    "source",
+    "track",
+    "marquee",
+    "isindex",
+    "details",
+    "template",
+    "noscript",
+    "xss",
+    "textarea",
+    "select",
+    "keygen",
+    "bgsound",
+    "layer",
+    "ilayer",
+    "xml",
+    "html",
+    "animate",
+    "set",
+    "handler",
+    "listener",
+    "vmlframe",
+    "x",
+    "a",
+    "div",
+    "span",
+    "table",
+    "td",
+    "title",
+    "xmp",
+    "plaintext",
+    "comment",
+    "portal",
+    "dialog",
+    "picture",
+    "canvas",
+    "object",
+    "param",
+];
+/// Tags that are enough on their own.
+const STRONG_TAGS: &[&str] = &[
+    "script",
+    "iframe",
+    "frame",
+    "frameset",
+    "object",
+    "embed",
+    "applet",
+    "svg",
+    "meta",
+    "base",
+    "isindex",
+    "xss",
+    "vmlframe",
+    "handler",
+    "listener",
+    "bgsound",
+    "layer",
+    "ilayer",
+    "portal",
+    "style",
+    "link",
+    "noscript",
+    "xml",
+    "math",
+    "plaintext",
+    "xmp",
+    "template",
+];
+
+fn tag_at(lower: &str, lt: usize) -> Option<(&str, usize)> {
+    let b = lower.as_bytes();
+    let mut i = lt + 1;
+    if b.get(i) == Some(&b'/') {
+        i += 1;
+    }
+    let st = i;
+    while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b':' || b[i] == b'-') {
+        i += 1;
+    }
+    if i == st {
+        return None;
+    }
+    let name = &lower[st..i];
+    let name = name.rsplit(':').next().unwrap_or(name);
+    // A tag name ends at whitespace, `/`, `>` or the end of input.
+    let next = b.get(i).copied();
+    (next.is_none()
+        || matches!(
+            next,
+            Some(b' ' | b'\t' | b'\n' | b'\r' | 0x0c | b'/' | b'>')
+        ))
+    .then_some((name, i))
+}
+
+/// `on<event>=` attribute starting at `i`.
+fn handler_at(lower: &str, i: usize) -> bool {
+    let b = lower.as_bytes();
+    if !lower[i..].starts_with("on") || (i > 0 && is_ident(b[i - 1])) {
+        return false;
+    }
+    let mut j = i + 2;
+    while j < b.len() && b[j].is_ascii_alphabetic() {
+        j += 1;
+    }
+    if j - i < 5 {
+        return false;
+    }
+    while j < b.len() && matches!(b[j], b' ' | b'\t' | b'\n' | b'\r' | 0x0c | b'/') {
+        j += 1;
+    }
+    b.get(j) == Some(&b'=')
+}
+
+/// Remove whitespace and control characters (browsers ignore them inside `javascript:`).
+fn squeeze(lower: &str) -> String {
+    lower
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control() && *c != '\\')
+        .collect()
+}
+
+/// Scan one value.
+pub fn scan(_orig: &str, lower: &str, _ctx: Ctx) -> Option<Hit> {
+    if lower.len() < 3 {
+        return None;
+    }
+    let has_lt = lower.contains('<');
+    // Tags.
+    if has_lt {
+        let mut from = 0;
+        while let Some(p) = lower[from..].find('<') {
+            let lt = from + p;
+            from = lt + 1;
+            if let Some((name, end)) = tag_at(lower, lt) {
+                if STRONG_TAGS.contains(&name) {
+                    return Some(Hit::deny("xss.tag", lt, "script-capable HTML tag"));
+                }
+                if TAGS.contains(&name) {
+                    let tag_end = lower[end..].find('>').map_or(lower.len(), |e| end + e);
+                    let attrs = &lower[end..tag_end];
+                    let mut k = 0;
+                    while k < attrs.len() {
+                        if handler_at(attrs, k) {
+                            return Some(Hit::deny(
+                                "xss.handler",
+                                lt,
+                                "HTML tag with event handler",
+                            ));
+                        }
+                        k += 1;
+                    }
+                    let sq = squeeze(attrs);
+                    if sq.contains("javascript:")
+                        || sq.contains("vbscript:")
+                        || sq.contains("data:text/html")
+                        || sq.contains("src=") && name != "a"
+                        || sq.contains("href=")
+                        || sq.contains("formaction")
+                        || sq.contains("xmlns")
+                        || sq.contains("style=")
+                    {
+                        return Some(Hit::deny("xss.tag", lt, "HTML tag with active attribute"));
+                    }
+                }
+            }
+            if lower[lt..].starts_with("<!entity")
+                || lower[lt..].starts_with("<!doctype") && lower[lt..].contains("system")
+                || lower[lt..].starts_with("<!--#")
+                || lower[lt..].starts_with("<?import")
+                || lower[lt..].starts_with("<![cdata[")
+            {
+                return Some(Hit::deny("xss.markup", lt, "XML/SSI markup"));
+            }
+        }
+    }
+    if let Some(p) = lower.find("!entity") {
+        return Some(Hit::deny("xss.markup", p, "XML entity declaration"));
+    }
+    // Script URLs, with whitespace/control obfuscation removed.
+    let sq = squeeze(lower);
+    if let Some((p, _)) = find_any(
+        &sq,
+        &[
+            "javascript:",
+            "vbscript:",
+            "livescript:",
+            "data:text/html",
+            "data:application/x-",
+            "data:image/svg+xml",
+        ],
+    ) {
+        return Some(Hit::deny("xss.url", p.min(lower.len()), "script URL"));
+    }
+    if let Some((p, _)) = find_any(lower, &["data:,", "data:;base64"])
+        && (lower.contains("alert") || lower.contains('<') || lower.contains("script"))
+    {
+        return Some(Hit::deny("xss.url", p, "data URL with script"));
+    }
+    // Event handler attributes outside a visible tag (attribute breakout: `" onclick=...`).
+    let b = lower.as_bytes();
+    for i in 0..b.len().saturating_sub(4) {
+        if b[i] == b'o' && handler_at(lower, i) {
+            let before = lower[..i].trim_end();
+            let breakout = before.is_empty()
+                || before.ends_with(['"', '\'', '/', '`'])
+                || i > 0 && matches!(b[i - 1], b' ' | b'\t' | b'\n');
+            if breakout {
+                return Some(Hit {
+                    rule: "xss.handler",
+                    strong: before.ends_with(['"', '\'']) || lower[i..].contains('('),
+                    at: i,
+                    msg: "event handler attribute",
+                });
+            }
+        }
+    }
+    // CSS and legacy script vectors.
+    if let Some((p, _)) = find_any(
+        lower,
+        &[
+            "expression(",
+            "-moz-binding",
+            "behavior:",
+            "behaviour:",
+            "@import",
+            "xmlns:xsi",
+            "xsi:schemalocation",
+            "xlink:href",
+            "formaction=",
+            "srcdoc=",
+            "<style",
+            "</script",
+        ],
+    ) {
+        return Some(Hit::deny("xss.css", p, "CSS/markup script vector"));
+    }
+    // DOM sinks and script calls.
+    if let Some((p, _)) = find_any(
+        lower,
+        &[
+            "document.cookie",
+            "document.domain",
+            "document.write",
+            "document.location",
+            "window.location",
+            "location.href",
+            ".innerhtml",
+            ".outerhtml",
+            "alert(",
+            "prompt(",
+            "confirm(",
+            "string.fromcharcode",
+            "window.open(",
+            "top.location",
+            "(document.",
+            "self.location",
+            "window[",
+            "document[",
+            "alert`",
+            "prompt`",
+            "constructor(",
+            "settimeout(\"",
+            "location.hash",
+            "location.search",
+            "xmlhttprequest",
+            "fetch(",
+            "navigator.sendbeacon",
+            ".src=",
+            "import(",
+        ],
+    ) {
+        let strong = has_lt || lower[..p].ends_with(['"', '\'', ';', '>']);
+        return Some(Hit {
+            rule: "xss.script",
+            strong,
+            at: p,
+            msg: "JavaScript DOM access",
+        });
+    }
+    // Markup that closes a comment/attribute to inject.
+    if let Some((p, _)) = find_any(lower, &["-->", "\"><", "'><"]) {
+        return Some(Hit::alert("xss.breakout", p, "markup context breakout"));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gavel_policy_sdk::views::InputKind;
+
+    fn hit(s: &str) -> Option<Hit> {
+        let l = s.to_ascii_lowercase();
+        scan(
+            s,
+            &l,
+            Ctx {
+                kind: &InputKind::QueryValue,
+            },
+        )
+    }
+
+    #[test]
+    fn attacks() {
+        for a in [
+            "<script>alert(1)</script>",
+            "<img src=x onerror=alert(1)>",
+            "\" onmouseover=\"alert(1)",
+            "java\tscript:alert(1)",
+            "<svg/onload=alert(1)>",
+            "<a href=\"javascript:x\">",
+        ] {
+            assert!(hit(a).is_some(), "{a}");
+        }
+    }
+
+    #[test]
+    fn benign() {
+        for b in [
+            "I Love you <3",
+            "123<456",
+            "Find your solution here -> link",
+            "online shop",
+            "Don't go",
+            "<b>bold</b> text",
+        ] {
+            assert!(hit(b).is_none(), "{b}: {:?}", hit(b));
+        }
+    }
+}
