@@ -245,7 +245,7 @@ impl Body for TeeBody {
             }
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
-                    this.keep(&data.clone());
+                    this.keep(data);
                     this.finish_if_ended();
                 } else if let Some(t) = frame.trailers_ref() {
                     if this.done.is_some() {

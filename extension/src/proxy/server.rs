@@ -116,23 +116,22 @@ impl Route {
         if *method == Method::GET && path == NEXT_PATH {
             return Self::Next;
         }
-        if *method == Method::POST {
-            if let Some((id, last)) = path
+        if *method == Method::POST
+            && let Some((id, last)) = path
                 .strip_prefix(INVOCATION_PREFIX)
                 .and_then(|rest| rest.split_once('/'))
-            {
-                if !id.is_empty() && !last.contains('/') {
-                    let error = match last {
-                        RESPONSE_SEGMENT => false,
-                        ERROR_SEGMENT => true,
-                        _ => return Self::Other,
-                    };
-                    return Self::Result {
-                        request_id: id.to_owned(),
-                        error,
-                    };
-                }
-            }
+            && !id.is_empty()
+            && !last.contains('/')
+        {
+            let error = match last {
+                RESPONSE_SEGMENT => false,
+                ERROR_SEGMENT => true,
+                _ => return Self::Other,
+            };
+            return Self::Result {
+                request_id: id.to_owned(),
+                error,
+            };
         }
         Self::Other
     }
@@ -398,12 +397,12 @@ async fn result(
     };
 
     // Streamed (or over the limit): pass it on chunk by chunk, judge what was teed afterwards.
-    if streamed && !headers.contains_key(header::TRAILER) {
-        if let Ok(names) =
+    if streamed
+        && !headers.contains_key(header::TRAILER)
+        && let Ok(names) =
             HeaderValue::from_str(&format!("{ERROR_TYPE_HEADER}, {ERROR_BODY_TRAILER}"))
-        {
-            headers.insert(header::TRAILER, names);
-        }
+    {
+        headers.insert(header::TRAILER, names);
     }
     let (done, teed) = oneshot::channel();
     let body = boxed(TeeBody::new(prefix, rest, state.tee_limit, Some(done)));
@@ -494,12 +493,11 @@ async fn buffered_result(
     .await;
     let resp = match action {
         ResponseAction::Forward => {
-            if let Some(t) = &trailers {
-                if !headers.contains_key(header::TRAILER) {
-                    if let Some(names) = declare(t) {
-                        headers.insert(header::TRAILER, names);
-                    }
-                }
+            if let Some(t) = &trailers
+                && !headers.contains_key(header::TRAILER)
+                && let Some(names) = declare(t)
+            {
+                headers.insert(header::TRAILER, names);
             }
             state
                 .upstream

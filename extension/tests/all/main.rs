@@ -1,2 +1,5 @@
-//! Extension integration tests: one binary.
+//! Extension integration tests: one binary, one link.
+
+mod engine;
 mod proxy;
+mod support;

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use gavel::proxy::{
-    BoxFuture, EventAction, EventSeen, Interceptor, Proxy, ProxyConfig, ProxyError,
-    ResponseAction, ResultKind, ResultSeen,
+    BoxFuture, EventAction, EventSeen, Interceptor, Proxy, ProxyConfig, ProxyError, ResponseAction,
+    ResultKind, ResultSeen,
 };
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
@@ -45,7 +45,10 @@ fn full(b: impl Into<Bytes>) -> TestBody {
 
 /// Every byte value, repeated: no UTF-8 anywhere.
 fn binary(len: usize) -> Bytes {
-    (0..len).map(|i| (i * 7 % 256) as u8).collect::<Vec<u8>>().into()
+    (0..len)
+        .map(|i| (i * 7 % 256) as u8)
+        .collect::<Vec<u8>>()
+        .into()
 }
 
 // ---------------------------------------------------------------- fake upstream Runtime API
@@ -84,7 +87,9 @@ impl FakeApi {
         let st = state.clone();
         tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
                 let st = st.clone();
                 tokio::spawn(async move {
                     let svc = service_fn(move |req| fake_handle(st.clone(), req));
@@ -103,8 +108,14 @@ impl FakeApi {
 
     fn push_event(&self, id: &str, body: impl Into<Bytes>, extra: &[(&str, &[u8])]) {
         let mut h = HeaderMap::new();
-        h.insert("lambda-runtime-aws-request-id", HeaderValue::from_str(id).unwrap());
-        h.insert("lambda-runtime-deadline-ms", HeaderValue::from_static("1764446400000"));
+        h.insert(
+            "lambda-runtime-aws-request-id",
+            HeaderValue::from_str(id).unwrap(),
+        );
+        h.insert(
+            "lambda-runtime-deadline-ms",
+            HeaderValue::from_static("1764446400000"),
+        );
         h.insert(
             "lambda-runtime-invoked-function-arn",
             HeaderValue::from_static("arn:aws:lambda:us-east-1:123456789012:function:f"),
@@ -115,9 +126,16 @@ impl FakeApi {
         );
         h.insert("content-type", HeaderValue::from_static("text/plain"));
         for (k, v) in extra {
-            h.append(HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_bytes(v).unwrap());
+            h.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_bytes(v).unwrap(),
+            );
         }
-        self.state.events.lock().unwrap().push_back((h, body.into()));
+        self.state
+            .events
+            .lock()
+            .unwrap()
+            .push_back((h, body.into()));
         self.state.event_ready.notify_one();
     }
 
@@ -126,7 +144,10 @@ impl FakeApi {
     }
 
     fn posts(&self) -> Vec<Received> {
-        self.received().into_iter().filter(|r| r.method == Method::POST).collect()
+        self.received()
+            .into_iter()
+            .filter(|r| r.method == Method::POST)
+            .collect()
     }
 
     fn chunk_feed(&self) -> mpsc::UnboundedReceiver<Bytes> {
@@ -180,8 +201,12 @@ async fn fake_handle(
     if path.starts_with("/2018-06-01/runtime/") && parts.method == Method::POST {
         let mut resp = Response::new(full(r#"{"status":"OK"}"#));
         *resp.status_mut() = StatusCode::ACCEPTED;
-        resp.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
-        resp.headers_mut().insert("x-upstream", HeaderValue::from_bytes(b"\xfe\x80ok").unwrap());
+        resp.headers_mut()
+            .insert("content-type", HeaderValue::from_static("application/json"));
+        resp.headers_mut().insert(
+            "x-upstream",
+            HeaderValue::from_bytes(b"\xfe\x80ok").unwrap(),
+        );
         return Ok(resp);
     }
     let mut resp = Response::new(full("not found"));
@@ -210,7 +235,9 @@ impl Interceptor for Recorder {
             if block {
                 EventAction::Block {
                     error_type: "Gavel.Blocked".into(),
-                    body: Bytes::from_static(br#"{"errorMessage":"blocked","errorType":"Gavel.Blocked"}"#),
+                    body: Bytes::from_static(
+                        br#"{"errorMessage":"blocked","errorType":"Gavel.Blocked"}"#,
+                    ),
                 }
             } else {
                 EventAction::Forward
@@ -224,7 +251,9 @@ impl Interceptor for Recorder {
             if self.replace_results {
                 ResponseAction::Replace {
                     error_type: "Gavel.Denied".into(),
-                    body: Bytes::from_static(br#"{"errorMessage":"denied","errorType":"Gavel.Denied"}"#),
+                    body: Bytes::from_static(
+                        br#"{"errorMessage":"denied","errorType":"Gavel.Denied"}"#,
+                    ),
                 }
             } else {
                 ResponseAction::Forward
@@ -271,7 +300,12 @@ impl Harness {
         config.tee_limit = tee_limit;
         let proxy = Proxy::bind(config, rec.clone()).await.unwrap();
         let client = Client::builder(TokioExecutor::new()).build_http();
-        Self { api, rec, proxy, client }
+        Self {
+            api,
+            rec,
+            proxy,
+            client,
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -279,9 +313,16 @@ impl Harness {
     }
 
     async fn call(&self, req: Request<TestBody>) -> (http::response::Parts, Bytes) {
-        let resp = tokio::time::timeout(LIMIT, self.client.request(req)).await.unwrap().unwrap();
+        let resp = tokio::time::timeout(LIMIT, self.client.request(req))
+            .await
+            .unwrap()
+            .unwrap();
         let (parts, body) = resp.into_parts();
-        let body = tokio::time::timeout(LIMIT, body.collect()).await.unwrap().unwrap().to_bytes();
+        let body = tokio::time::timeout(LIMIT, body.collect())
+            .await
+            .unwrap()
+            .unwrap()
+            .to_bytes();
         (parts, body)
     }
 
@@ -293,11 +334,18 @@ impl Harness {
         self.call(req).await
     }
 
-    async fn post(&self, path: &str, headers: &[(&str, &[u8])], body: Bytes) -> (http::response::Parts, Bytes) {
+    async fn post(
+        &self,
+        path: &str,
+        headers: &[(&str, &[u8])],
+        body: Bytes,
+    ) -> (http::response::Parts, Bytes) {
         let mut req = Request::post(self.url(path)).body(full(body)).unwrap();
         for (k, v) in headers {
-            req.headers_mut()
-                .append(HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_bytes(v).unwrap());
+            req.headers_mut().append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_bytes(v).unwrap(),
+            );
         }
         self.call(req).await
     }
@@ -309,7 +357,10 @@ struct ChannelBody(mpsc::Receiver<Frame<Bytes>>);
 impl Body for ChannelBody {
     type Data = Bytes;
     type Error = Infallible;
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         self.0.poll_recv(cx).map(|f| f.map(Ok))
     }
 }
@@ -325,7 +376,10 @@ async fn event_passes_through_byte_identical() {
         body.clone(),
         &[
             ("lambda-runtime-client-context", b"eyJjdXN0b20iOnt9fQ=="),
-            ("lambda-runtime-cognito-identity", br#"{"cognitoIdentityId":"x"}"#),
+            (
+                "lambda-runtime-cognito-identity",
+                br#"{"cognitoIdentityId":"x"}"#,
+            ),
             ("x-amz-tenant-id", b"caf\xe9 \xff\x80"),
             ("x-multi", b"one"),
             ("x-multi", b"two"),
@@ -337,16 +391,34 @@ async fn event_passes_through_byte_identical() {
     for (name, value) in [
         ("lambda-runtime-aws-request-id", &b"req-1"[..]),
         ("lambda-runtime-deadline-ms", b"1764446400000"),
-        ("lambda-runtime-invoked-function-arn", b"arn:aws:lambda:us-east-1:123456789012:function:f"),
-        ("lambda-runtime-trace-id", b"Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Sampled=1"),
+        (
+            "lambda-runtime-invoked-function-arn",
+            b"arn:aws:lambda:us-east-1:123456789012:function:f",
+        ),
+        (
+            "lambda-runtime-trace-id",
+            b"Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Sampled=1",
+        ),
         ("lambda-runtime-client-context", b"eyJjdXN0b20iOnt9fQ=="),
-        ("lambda-runtime-cognito-identity", br#"{"cognitoIdentityId":"x"}"#),
+        (
+            "lambda-runtime-cognito-identity",
+            br#"{"cognitoIdentityId":"x"}"#,
+        ),
         ("x-amz-tenant-id", b"caf\xe9 \xff\x80"),
         ("content-type", b"text/plain"),
     ] {
-        assert_eq!(parts.headers.get(name).map(HeaderValue::as_bytes), Some(value), "header {name}");
+        assert_eq!(
+            parts.headers.get(name).map(HeaderValue::as_bytes),
+            Some(value),
+            "header {name}"
+        );
     }
-    let multi: Vec<&[u8]> = parts.headers.get_all("x-multi").iter().map(HeaderValue::as_bytes).collect();
+    let multi: Vec<&[u8]> = parts
+        .headers
+        .get_all("x-multi")
+        .iter()
+        .map(HeaderValue::as_bytes)
+        .collect();
     assert_eq!(multi, [&b"one"[..], b"two"]);
     assert_eq!(parts.headers.get("content-length").unwrap(), "70000");
 
@@ -354,13 +426,19 @@ async fn event_passes_through_byte_identical() {
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].request_id, "req-1");
     assert_eq!(events[0].body, body);
-    assert_eq!(events[0].headers.get("x-amz-tenant-id").unwrap().as_bytes(), b"caf\xe9 \xff\x80");
+    assert_eq!(
+        events[0].headers.get("x-amz-tenant-id").unwrap().as_bytes(),
+        b"caf\xe9 \xff\x80"
+    );
 
     // The runtime's own request reached upstream with its headers, Host rewritten.
     let next = &h.api.received()[0];
     assert_eq!(next.path_and_query, NEXT);
     assert_eq!(next.headers.get("user-agent").unwrap(), "test-runtime/1.0");
-    assert_eq!(next.headers.get("host").unwrap().as_bytes(), h.api.upstream().as_bytes());
+    assert_eq!(
+        next.headers.get("host").unwrap().as_bytes(),
+        h.api.upstream().as_bytes()
+    );
 }
 
 #[tokio::test]
@@ -370,21 +448,36 @@ async fn response_passes_through_and_is_teed() {
     let (parts, answer) = h
         .post(
             &inv("req-2", "response"),
-            &[("content-type", b"application/octet-stream"), ("x-weird", b"\x80\xff")],
+            &[
+                ("content-type", b"application/octet-stream"),
+                ("x-weird", b"\x80\xff"),
+            ],
             body.clone(),
         )
         .await;
     assert_eq!(parts.status, StatusCode::ACCEPTED);
     assert_eq!(answer, r#"{"status":"OK"}"#);
-    assert_eq!(parts.headers.get("content-type").unwrap(), "application/json");
-    assert_eq!(parts.headers.get("x-upstream").unwrap().as_bytes(), b"\xfe\x80ok");
+    assert_eq!(
+        parts.headers.get("content-type").unwrap(),
+        "application/json"
+    );
+    assert_eq!(
+        parts.headers.get("x-upstream").unwrap().as_bytes(),
+        b"\xfe\x80ok"
+    );
 
     let posts = h.api.posts();
     assert_eq!(posts.len(), 1);
     assert_eq!(posts[0].path_and_query, inv("req-2", "response"));
     assert_eq!(posts[0].body, body);
-    assert_eq!(posts[0].headers.get("content-type").unwrap(), "application/octet-stream");
-    assert_eq!(posts[0].headers.get("x-weird").unwrap().as_bytes(), b"\x80\xff");
+    assert_eq!(
+        posts[0].headers.get("content-type").unwrap(),
+        "application/octet-stream"
+    );
+    assert_eq!(
+        posts[0].headers.get("x-weird").unwrap().as_bytes(),
+        b"\x80\xff"
+    );
 
     let results = h.rec.results();
     assert_eq!(results.len(), 1);
@@ -417,11 +510,15 @@ async fn six_megabyte_event_and_response() {
 #[tokio::test]
 async fn error_post_carries_error_type() {
     let h = Harness::new(Recorder::default()).await;
-    let body = Bytes::from_static(br#"{"errorMessage":"boom","errorType":"ValueError","stackTrace":[]}"#);
+    let body =
+        Bytes::from_static(br#"{"errorMessage":"boom","errorType":"ValueError","stackTrace":[]}"#);
     let (parts, _) = h
         .post(
             &inv("req-3", "error"),
-            &[("lambda-runtime-function-error-type", b"Runtime.ValueError"), ("content-type", b"application/json")],
+            &[
+                ("lambda-runtime-function-error-type", b"Runtime.ValueError"),
+                ("content-type", b"application/json"),
+            ],
             body.clone(),
         )
         .await;
@@ -429,48 +526,103 @@ async fn error_post_carries_error_type() {
     let post = &h.api.posts()[0];
     assert_eq!(post.path_and_query, inv("req-3", "error"));
     assert_eq!(post.body, body);
-    assert_eq!(post.headers.get("lambda-runtime-function-error-type").unwrap(), "Runtime.ValueError");
+    assert_eq!(
+        post.headers
+            .get("lambda-runtime-function-error-type")
+            .unwrap(),
+        "Runtime.ValueError"
+    );
     let r = &h.rec.results()[0];
     assert_eq!(r.request_id, "req-3");
-    assert_eq!(r.kind, ResultKind::Error { error_type: Some("Runtime.ValueError".into()) });
+    assert_eq!(
+        r.kind,
+        ResultKind::Error {
+            error_type: Some("Runtime.ValueError".into())
+        }
+    );
     assert_eq!(r.body, body);
     assert_eq!(h.rec.forwarded(), ["req-3"]);
 }
 
 #[tokio::test]
 async fn blocked_event_is_reported_and_the_runtime_gets_the_next_one() {
-    let h = Harness::new(Recorder { block_ids: vec!["evil".into()], ..Default::default() }).await;
+    let h = Harness::new(Recorder {
+        block_ids: vec!["evil".into()],
+        ..Default::default()
+    })
+    .await;
     h.api.push_event("evil", "attack", &[]);
     h.api.push_event("good", "hello", &[]);
     let (parts, body) = h.next().await;
     assert_eq!(parts.status, StatusCode::OK);
     assert_eq!(body, "hello");
-    assert_eq!(parts.headers.get("lambda-runtime-aws-request-id").unwrap(), "good");
+    assert_eq!(
+        parts.headers.get("lambda-runtime-aws-request-id").unwrap(),
+        "good"
+    );
 
     let posts = h.api.posts();
     assert_eq!(posts.len(), 1);
     assert_eq!(posts[0].path_and_query, inv("evil", "error"));
-    assert_eq!(posts[0].headers.get("lambda-runtime-function-error-type").unwrap(), "Gavel.Blocked");
-    assert_eq!(posts[0].body, r#"{"errorMessage":"blocked","errorType":"Gavel.Blocked"}"#);
-    assert_eq!(posts[0].headers.get("user-agent").unwrap(), "test-runtime/1.0");
+    assert_eq!(
+        posts[0]
+            .headers
+            .get("lambda-runtime-function-error-type")
+            .unwrap(),
+        "Gavel.Blocked"
+    );
+    assert_eq!(
+        posts[0].body,
+        r#"{"errorMessage":"blocked","errorType":"Gavel.Blocked"}"#
+    );
+    assert_eq!(
+        posts[0].headers.get("user-agent").unwrap(),
+        "test-runtime/1.0"
+    );
     let ids: Vec<String> = h.rec.events().into_iter().map(|e| e.request_id).collect();
     assert_eq!(ids, ["evil", "good"]);
     assert_eq!(h.rec.forwarded(), ["evil"]);
     // Two upstream /next calls for one runtime /next.
-    assert_eq!(h.api.received().iter().filter(|r| r.method == Method::GET).count(), 2);
+    assert_eq!(
+        h.api
+            .received()
+            .iter()
+            .filter(|r| r.method == Method::GET)
+            .count(),
+        2
+    );
 }
 
 #[tokio::test]
 async fn replaced_result_goes_upstream_as_an_error() {
-    let h = Harness::new(Recorder { replace_results: true, ..Default::default() }).await;
-    let (parts, body) = h.post(&inv("req-4", "response"), &[("content-type", b"application/json")], "{\"secret\":1}".into()).await;
+    let h = Harness::new(Recorder {
+        replace_results: true,
+        ..Default::default()
+    })
+    .await;
+    let (parts, body) = h
+        .post(
+            &inv("req-4", "response"),
+            &[("content-type", b"application/json")],
+            "{\"secret\":1}".into(),
+        )
+        .await;
     assert_eq!(parts.status, StatusCode::ACCEPTED);
     assert_eq!(body, r#"{"status":"OK"}"#);
     let posts = h.api.posts();
     assert_eq!(posts.len(), 1);
     assert_eq!(posts[0].path_and_query, inv("req-4", "error"));
-    assert_eq!(posts[0].headers.get("lambda-runtime-function-error-type").unwrap(), "Gavel.Denied");
-    assert_eq!(posts[0].body, r#"{"errorMessage":"denied","errorType":"Gavel.Denied"}"#);
+    assert_eq!(
+        posts[0]
+            .headers
+            .get("lambda-runtime-function-error-type")
+            .unwrap(),
+        "Gavel.Denied"
+    );
+    assert_eq!(
+        posts[0].body,
+        r#"{"errorMessage":"denied","errorType":"Gavel.Denied"}"#
+    );
     assert_eq!(h.rec.results()[0].body, "{\"secret\":1}");
     assert_eq!(h.rec.forwarded(), ["req-4"]);
 }
@@ -487,13 +639,18 @@ async fn stream_response(
     let (tx, rx) = mpsc::channel(4);
     let mut req = Request::post(h.url(&inv(id, "response")))
         .header("lambda-runtime-function-response-mode", "streaming")
-        .header("content-type", "application/vnd.awslambda.http-integration-response")
+        .header(
+            "content-type",
+            "application/vnd.awslambda.http-integration-response",
+        )
         .body(ChannelBody(rx).boxed().map_err(|e| match e {}).boxed())
         .unwrap();
     if declare {
         req.headers_mut().insert(
             "trailer",
-            HeaderValue::from_static("Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body"),
+            HeaderValue::from_static(
+                "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body",
+            ),
         );
     }
     let client = h.client.clone();
@@ -504,7 +661,11 @@ async fn stream_response(
             // Upstream sees this chunk before the next one is even produced: not buffered.
             let mut seen = 0;
             while seen < chunk.len() {
-                seen += tokio::time::timeout(LIMIT, feed.recv()).await.unwrap().unwrap().len();
+                seen += tokio::time::timeout(LIMIT, feed.recv())
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .len();
             }
             assert_eq!(seen, chunk.len());
         }
@@ -513,7 +674,11 @@ async fn stream_response(
         tx.send(Frame::trailers(t)).await.unwrap();
     }
     drop(tx);
-    let resp = tokio::time::timeout(LIMIT, answer).await.unwrap().unwrap().unwrap();
+    let resp = tokio::time::timeout(LIMIT, answer)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     let (parts, body) = resp.into_parts();
     (parts, body.collect().await.unwrap().to_bytes())
 }
@@ -524,17 +689,35 @@ async fn streamed_response_passes_chunk_by_chunk_with_trailers() {
     let mut feed = h.api.chunk_feed();
     let chunks: Vec<Bytes> = (0..5).map(|i| binary(10_000 + i)).collect();
     let mut trailers = HeaderMap::new();
-    trailers.insert("lambda-runtime-function-error-type", HeaderValue::from_static("Runtime.StreamError"));
-    trailers.insert("lambda-runtime-function-error-body", HeaderValue::from_static("eyJlcnJvck1lc3NhZ2UiOiJ4In0="));
-    let (parts, _) =
-        stream_response(&h, "s-1", chunks.clone(), Some(trailers.clone()), true, Some(&mut feed)).await;
+    trailers.insert(
+        "lambda-runtime-function-error-type",
+        HeaderValue::from_static("Runtime.StreamError"),
+    );
+    trailers.insert(
+        "lambda-runtime-function-error-body",
+        HeaderValue::from_static("eyJlcnJvck1lc3NhZ2UiOiJ4In0="),
+    );
+    let (parts, _) = stream_response(
+        &h,
+        "s-1",
+        chunks.clone(),
+        Some(trailers.clone()),
+        true,
+        Some(&mut feed),
+    )
+    .await;
     assert_eq!(parts.status, StatusCode::ACCEPTED);
 
     let all: Vec<u8> = chunks.iter().flat_map(|c| c.iter().copied()).collect();
     let post = &h.api.posts()[0];
     assert_eq!(post.path_and_query, inv("s-1", "response"));
     assert_eq!(post.body, all);
-    assert_eq!(post.headers.get("lambda-runtime-function-response-mode").unwrap(), "streaming");
+    assert_eq!(
+        post.headers
+            .get("lambda-runtime-function-response-mode")
+            .unwrap(),
+        "streaming"
+    );
     assert!(post.headers.get("content-length").is_none());
     assert_eq!(post.trailers.as_ref(), Some(&trailers));
 
@@ -542,14 +725,26 @@ async fn streamed_response_passes_chunk_by_chunk_with_trailers() {
     assert_eq!(r.request_id, "s-1");
     assert!(r.streamed && !r.truncated);
     assert_eq!(r.body, all);
-    assert_eq!(r.kind, ResultKind::Error { error_type: Some("Runtime.StreamError".into()) });
+    assert_eq!(
+        r.kind,
+        ResultKind::Error {
+            error_type: Some("Runtime.StreamError".into())
+        }
+    );
     assert_eq!(r.trailers.as_ref(), Some(&trailers));
     assert_eq!(h.rec.forwarded(), ["s-1"]);
 }
 
 #[tokio::test]
 async fn streamed_response_over_the_tee_limit_is_truncated_for_the_interceptor_only() {
-    let h = Harness::with_limit(Recorder { replace_results: true, ..Default::default() }, 4096).await;
+    let h = Harness::with_limit(
+        Recorder {
+            replace_results: true,
+            ..Default::default()
+        },
+        4096,
+    )
+    .await;
     let chunks: Vec<Bytes> = (0..8).map(|_| binary(3000)).collect();
     let (parts, _) = stream_response(&h, "s-2", chunks.clone(), None, false, None).await;
     assert_eq!(parts.status, StatusCode::ACCEPTED);
@@ -578,17 +773,43 @@ async fn undeclared_stream_trailers_still_reach_upstream() {
     );
     s.write_all(req.as_bytes()).await.unwrap();
     let mut buf = vec![0u8; 4096];
-    let n = tokio::time::timeout(LIMIT, s.read(&mut buf)).await.unwrap().unwrap();
-    assert!(buf[..n].starts_with(b"HTTP/1.1 202"), "{}", String::from_utf8_lossy(&buf[..n]));
+    let n = tokio::time::timeout(LIMIT, s.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        buf[..n].starts_with(b"HTTP/1.1 202"),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
     let post = &h.api.posts()[0];
     assert_eq!(post.body, "hello world");
-    assert_eq!(post.trailers.as_ref().unwrap().get("lambda-runtime-function-error-type").unwrap(), "Runtime.Late");
-    assert_eq!(h.rec.results()[0].kind, ResultKind::Error { error_type: Some("Runtime.Late".into()) });
+    assert_eq!(
+        post.trailers
+            .as_ref()
+            .unwrap()
+            .get("lambda-runtime-function-error-type")
+            .unwrap(),
+        "Runtime.Late"
+    );
+    assert_eq!(
+        h.rec.results()[0].kind,
+        ResultKind::Error {
+            error_type: Some("Runtime.Late".into())
+        }
+    );
 }
 
 #[tokio::test]
 async fn over_limit_buffered_result_streams_through_and_cannot_be_replaced() {
-    let h = Harness::with_limit(Recorder { replace_results: true, ..Default::default() }, 1000).await;
+    let h = Harness::with_limit(
+        Recorder {
+            replace_results: true,
+            ..Default::default()
+        },
+        1000,
+    )
+    .await;
     let body = binary(50_000);
     let (parts, _) = h.post(&inv("big-2", "response"), &[], body.clone()).await;
     assert_eq!(parts.status, StatusCode::ACCEPTED);
@@ -604,21 +825,38 @@ async fn over_limit_buffered_result_streams_through_and_cannot_be_replaced() {
 #[tokio::test]
 async fn upstream_down_answers_502() {
     // A port that was free a moment ago: connection refused.
-    let port = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
-    let rec = Arc::new(Recorder::default());
-    let proxy = Proxy::bind(ProxyConfig::new("127.0.0.1:0".parse().unwrap(), port.to_string()), rec.clone())
+    let port = TcpListener::bind("127.0.0.1:0")
         .await
+        .unwrap()
+        .local_addr()
         .unwrap();
-    let client: Client<HttpConnector, TestBody> = Client::builder(TokioExecutor::new()).build_http();
-    for (method, path) in [(Method::GET, NEXT.to_owned()), (Method::POST, inv("x", "response"))] {
+    let rec = Arc::new(Recorder::default());
+    let proxy = Proxy::bind(
+        ProxyConfig::new("127.0.0.1:0".parse().unwrap(), port.to_string()),
+        rec.clone(),
+    )
+    .await
+    .unwrap();
+    let client: Client<HttpConnector, TestBody> =
+        Client::builder(TokioExecutor::new()).build_http();
+    for (method, path) in [
+        (Method::GET, NEXT.to_owned()),
+        (Method::POST, inv("x", "response")),
+    ] {
         let req = Request::builder()
             .method(method)
             .uri(format!("http://{}{path}", proxy.local_addr()))
             .body(full("{}"))
             .unwrap();
-        let resp = tokio::time::timeout(LIMIT, client.request(req)).await.unwrap().unwrap();
+        let resp = tokio::time::timeout(LIMIT, client.request(req))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(resp.status(), StatusCode::BAD_GATEWAY);
-        assert_eq!(resp.headers().get("content-type").unwrap(), "application/json");
+        assert_eq!(
+            resp.headers().get("content-type").unwrap(),
+            "application/json"
+        );
         let body = resp.into_body().collect().await.unwrap().to_bytes();
         let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert!(json["errorMessage"].as_str().unwrap().contains("upstream"));
@@ -655,13 +893,21 @@ async fn other_paths_pass_through_with_query_and_without_hop_by_hop_headers() {
         )
         .await;
     assert_eq!(parts.status, StatusCode::ACCEPTED);
-    let req = Request::get(h.url("/some/other?a=1&b=%ff")).body(full(Bytes::new())).unwrap();
+    let req = Request::get(h.url("/some/other?a=1&b=%ff"))
+        .body(full(Bytes::new()))
+        .unwrap();
     let (parts, body) = h.call(req).await;
     assert_eq!(parts.status, StatusCode::NOT_FOUND);
     assert_eq!(body, "not found");
     let got = h.api.received();
     assert_eq!(got[0].path_and_query, "/2018-06-01/runtime/init/error");
-    assert_eq!(got[0].headers.get("lambda-runtime-function-error-type").unwrap(), "Runtime.InitError");
+    assert_eq!(
+        got[0]
+            .headers
+            .get("lambda-runtime-function-error-type")
+            .unwrap(),
+        "Runtime.InitError"
+    );
     for hop in ["x-hop", "proxy-authorization", "keep-alive"] {
         assert!(got[0].headers.get(hop).is_none(), "{hop} forwarded");
     }
@@ -678,17 +924,30 @@ async fn hostile_input_never_takes_the_proxy_down() {
     let mut s = TcpStream::connect(addr).await.unwrap();
     s.write_all(b"\x00\xff garbage\r\n\r\n").await.unwrap();
     let mut buf = Vec::new();
-    let _ = tokio::time::timeout(LIMIT, s.read_to_end(&mut buf)).await.unwrap();
+    let _ = tokio::time::timeout(LIMIT, s.read_to_end(&mut buf))
+        .await
+        .unwrap();
 
     let mut s = TcpStream::connect(addr).await.unwrap();
     let huge = "a".repeat(1 << 20);
-    let _ = s.write_all(format!("GET {NEXT} HTTP/1.1\r\nx-big: {huge}\r\n\r\n").as_bytes()).await;
+    let _ = s
+        .write_all(format!("GET {NEXT} HTTP/1.1\r\nx-big: {huge}\r\n\r\n").as_bytes())
+        .await;
     let mut buf = Vec::new();
-    let _ = tokio::time::timeout(LIMIT, s.read_to_end(&mut buf)).await.unwrap();
-    assert!(buf.is_empty() || buf.starts_with(b"HTTP/1.1 431"), "{}", String::from_utf8_lossy(&buf));
+    let _ = tokio::time::timeout(LIMIT, s.read_to_end(&mut buf))
+        .await
+        .unwrap();
+    assert!(
+        buf.is_empty() || buf.starts_with(b"HTTP/1.1 431"),
+        "{}",
+        String::from_utf8_lossy(&buf)
+    );
 
     let mut s = TcpStream::connect(addr).await.unwrap();
-    let head = format!("POST {} HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\nshort", inv("cut", "response"));
+    let head = format!(
+        "POST {} HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\nshort",
+        inv("cut", "response")
+    );
     s.write_all(head.as_bytes()).await.unwrap();
     drop(s);
 
@@ -701,12 +960,21 @@ async fn hostile_input_never_takes_the_proxy_down() {
     let (parts, body) = h.next().await;
     assert_eq!(parts.status, StatusCode::OK);
     assert_eq!(body, "fine");
-    assert!(h.api.posts().iter().all(|p| p.path_and_query != inv("cut", "response")));
+    assert!(
+        h.api
+            .posts()
+            .iter()
+            .all(|p| p.path_and_query != inv("cut", "response"))
+    );
 }
 
 #[tokio::test]
 async fn a_panicking_interceptor_counts_as_forward() {
-    let h = Harness::new(Recorder { panic: true, ..Default::default() }).await;
+    let h = Harness::new(Recorder {
+        panic: true,
+        ..Default::default()
+    })
+    .await;
     h.api.push_event("p", "event", &[]);
     let (parts, body) = h.next().await;
     assert_eq!(parts.status, StatusCode::OK);
@@ -718,10 +986,19 @@ async fn a_panicking_interceptor_counts_as_forward() {
 
 #[tokio::test]
 async fn blocked_event_without_request_id_fails_closed() {
-    let h = Harness::new(Recorder { block_ids: vec![String::new()], ..Default::default() }).await;
+    let h = Harness::new(Recorder {
+        block_ids: vec![String::new()],
+        ..Default::default()
+    })
+    .await;
     let mut headers = HeaderMap::new();
     headers.insert("content-type", HeaderValue::from_static("application/json"));
-    h.api.state.events.lock().unwrap().push_back((headers, Bytes::from_static(b"{}")));
+    h.api
+        .state
+        .events
+        .lock()
+        .unwrap()
+        .push_back((headers, Bytes::from_static(b"{}")));
     h.api.state.event_ready.notify_one();
     let (parts, _) = h.next().await;
     assert_eq!(parts.status, StatusCode::BAD_GATEWAY);
@@ -756,11 +1033,26 @@ async fn bind_errors_are_returned_and_shutdown_closes_the_port() {
     let addr = proxy.local_addr();
     // A runtime parked in /next (no event queued) must not hold up shutdown.
     let parked = tokio::spawn(async move {
-        let client: Client<HttpConnector, TestBody> = Client::builder(TokioExecutor::new()).build_http();
-        client.request(Request::get(format!("http://{addr}{NEXT}")).body(full(Bytes::new())).unwrap()).await
+        let client: Client<HttpConnector, TestBody> =
+            Client::builder(TokioExecutor::new()).build_http();
+        client
+            .request(
+                Request::get(format!("http://{addr}{NEXT}"))
+                    .body(full(Bytes::new()))
+                    .unwrap(),
+            )
+            .await
     });
     tokio::time::sleep(Duration::from_millis(50)).await;
-    tokio::time::timeout(Duration::from_secs(5), proxy.shutdown()).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), proxy.shutdown())
+        .await
+        .unwrap();
     assert!(TcpStream::connect(addr).await.is_err());
-    assert!(tokio::time::timeout(LIMIT, parked).await.unwrap().unwrap().is_err());
+    assert!(
+        tokio::time::timeout(LIMIT, parked)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_err()
+    );
 }
