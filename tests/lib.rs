@@ -1,1 +1,43 @@
-//! Shared helpers for the end-to-end tests.
+//! End-to-end harness: a simulated Lambda sandbox running real processes (the gavel extension, a
+//! real runtime client, the layer's wrapper/bootstrap) around a test-only Lambda API emulator.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use gavel_e2e::{LambdaEnv, Options, Runtime};
+//! let mut env = LambdaEnv::start(Options::new(Runtime::python("echo"))).await.unwrap();
+//! let r = env.invoke(br#"{"a":1}"#).await;
+//! assert_eq!(r.body, br#"{"a":1}"#);
+//! env.shutdown().await;
+//! # }
+//! ```
+
+#![warn(missing_docs)]
+
+#[path = "harness/emulator.rs"]
+pub mod emulator;
+#[path = "harness/env.rs"]
+pub mod env;
+#[path = "harness/paths.rs"]
+pub mod paths;
+
+pub use emulator::{Emulator, FunctionInfo, Outcome};
+pub use env::{FunctionError, InvokeResult, LambdaEnv, Options, Runtime, ShutdownReport};
+
+/// The gavel binary, or print why the test is skipped and `return` from the calling test.
+/// Skips only when the binary is absent; a present binary that fails makes the test fail.
+#[macro_export]
+macro_rules! gavel_or_skip {
+    () => {
+        match $crate::paths::gavel_bin() {
+            Some(p) => p,
+            None => {
+                eprintln!(
+                    "SKIPPED {}: no gavel binary at {} (cargo build -p gavel, or set GAVEL_E2E_BIN)",
+                    module_path!(),
+                    $crate::paths::target_dir().join("debug/gavel").display()
+                );
+                return;
+            }
+        }
+    };
+}

@@ -75,6 +75,15 @@ impl LoadedPolicy {
 impl Engine {
     /// Verify, compile and check a policy, then validate `settings` (JSON) with it.
     pub fn load(&self, source: PolicySource, settings: &str) -> Result<LoadedPolicy, EngineError> {
+        self.load_with(source, |_| settings.to_string())
+    }
+
+    /// Like [`Engine::load`], with settings chosen by the policy's own name (from its metadata).
+    pub fn load_with(
+        &self,
+        source: PolicySource,
+        settings_for: impl FnOnce(&str) -> String,
+    ) -> Result<LoadedPolicy, EngineError> {
         let sha256 = sha256_hex(&source.bytes);
         if let Some(expected) = &source.expected_sha256
             && !expected.eq_ignore_ascii_case(&sha256)
@@ -116,10 +125,11 @@ impl Engine {
             .gavel_policy_policy()
             .call_describe(&mut store)
             .map_err(|e| invalid(format!("describe failed: {}", self.describe_error(&e))))?;
+        let settings = settings_for(&meta.name);
         let (mut store, instance) = self.instantiate(&pre).map_err(|e| invalid(format!("{e:#}")))?;
         let verdict = instance
             .gavel_policy_policy()
-            .call_validate_settings(&mut store, settings)
+            .call_validate_settings(&mut store, &settings)
             .map_err(|e| invalid(format!("validate-settings failed: {}", self.describe_error(&e))))?;
         if let Err(reason) = verdict {
             return Err(EngineError::Settings { policy: meta.name, sha256, reason });
@@ -129,7 +139,7 @@ impl Engine {
             version: meta.version,
             sha256,
             phases: meta.phases,
-            settings: settings.to_string(),
+            settings,
             exports,
             pre,
         })

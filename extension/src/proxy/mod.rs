@@ -140,10 +140,11 @@ pub enum ProxyError {
     /// Reading the runtime's request body failed part-way (early close, bad chunking).
     #[error("reading the runtime's request body failed: {0}")]
     RuntimeBody(#[source] hyper::Error),
-    /// An event the interceptor blocked could not be reported upstream.
-    #[error("cannot block event {request_id:?}: {reason}")]
-    Block {
-        /// Request id of the event (lossy UTF-8; empty when the header was missing).
+    /// The interceptor's `Block` or `Replace` could not be carried out (no request id, an
+    /// error type that is not a valid header value, upstream refused the error post).
+    #[error("cannot enforce the interceptor's decision for invocation {request_id:?}: {reason}")]
+    Enforce {
+        /// Request id of the invocation (lossy UTF-8; empty when upstream sent none).
         request_id: String,
         /// Why the error post failed.
         reason: String,

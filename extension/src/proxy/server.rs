@@ -295,7 +295,7 @@ async fn block(
     body: Bytes,
     runtime_headers: &HeaderMap,
 ) -> Result<(), ProxyError> {
-    let fail = |reason: String| ProxyError::Block {
+    let fail = |reason: String| ProxyError::Enforce {
         request_id: request_id.to_owned(),
         reason,
     };
@@ -520,7 +520,7 @@ async fn buffered_result(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
             );
-            let error_type = HeaderValue::from_str(&error_type).map_err(|e| ProxyError::Block {
+            let error_type = HeaderValue::from_str(&error_type).map_err(|e| ProxyError::Enforce {
                 request_id: request_id.clone(),
                 reason: format!("replacement error type: {e}"),
             })?;

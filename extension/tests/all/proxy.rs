@@ -1056,3 +1056,125 @@ async fn bind_errors_are_returned_and_shutdown_closes_the_port() {
             .is_err()
     );
 }
+
+/// The real Rust runtime client (`lambda_runtime`) through the proxy: a buffered response, a
+/// streamed one (it declares `Trailer` itself) and a handler error. One test, because the
+/// client reads its endpoint from process environment variables.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lambda_runtime_client_works_through_the_proxy() {
+    use lambda_runtime::streaming::{Body as StreamBody, channel};
+    use lambda_runtime::{FunctionResponse, LambdaEvent, service_fn};
+    use serde_json::{Value, json};
+
+    let h = Harness::new(Recorder::default()).await;
+    // SAFETY: no other test in this binary reads or writes these variables; they are set
+    // before the runtime client starts and only ever to the same kind of values.
+    unsafe {
+        std::env::set_var("AWS_LAMBDA_RUNTIME_API", h.proxy.local_addr().to_string());
+        std::env::set_var("AWS_LAMBDA_FUNCTION_NAME", "gavel-proxy-test");
+        std::env::set_var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128");
+        std::env::set_var("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST");
+    }
+    async fn handler(
+        event: LambdaEvent<Value>,
+    ) -> Result<FunctionResponse<Value, StreamBody>, lambda_runtime::Error> {
+        match event.payload["mode"].as_str() {
+            Some("stream") => {
+                let (mut tx, rx) = channel();
+                tokio::spawn(async move {
+                    for part in ["streamed ", "hello ", "world"] {
+                        let _ = tx.send_data(Bytes::from(part)).await;
+                    }
+                });
+                Ok(FunctionResponse::StreamingResponse(rx.into()))
+            }
+            Some("fail") => Err("handler failed on purpose".into()),
+            _ => Ok(FunctionResponse::BufferedResponse(
+                json!({"echo": event.payload, "id": event.context.request_id}),
+            )),
+        }
+    }
+    let runtime = tokio::spawn(lambda_runtime::run(service_fn(handler)));
+
+    h.api.push_event("rt-1", r#"{"mode":"buffered"}"#, &[]);
+    h.api.push_event("rt-2", r#"{"mode":"stream"}"#, &[]);
+    h.api.push_event("rt-3", r#"{"mode":"fail"}"#, &[]);
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    while h.api.posts().len() < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "runtime posted {:?}",
+            h.api.posts()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    runtime.abort();
+
+    let posts = h.api.posts();
+    assert_eq!(posts[0].path_and_query, inv("rt-1", "response"));
+    let v: Value = serde_json::from_slice(&posts[0].body).unwrap();
+    assert_eq!(v, json!({"echo": {"mode": "buffered"}, "id": "rt-1"}));
+
+    assert_eq!(posts[1].path_and_query, inv("rt-2", "response"));
+    assert_eq!(
+        posts[1]
+            .headers
+            .get("lambda-runtime-function-response-mode")
+            .unwrap(),
+        "streaming"
+    );
+    assert!(
+        posts[1].body.ends_with(b"streamed hello world"),
+        "{:?}",
+        posts[1].body
+    );
+
+    assert_eq!(posts[2].path_and_query, inv("rt-3", "error"));
+    assert!(
+        posts[2]
+            .headers
+            .contains_key("lambda-runtime-function-error-type")
+    );
+    assert!(String::from_utf8_lossy(&posts[2].body).contains("handler failed on purpose"));
+
+    let results = h.rec.results();
+    let ids: Vec<&str> = results.iter().map(|r| r.request_id.as_str()).collect();
+    assert_eq!(ids, ["rt-1", "rt-2", "rt-3"]);
+    assert!(results[1].streamed && results[1].body == posts[1].body);
+    assert!(matches!(results[2].kind, ResultKind::Error { .. }));
+    assert_eq!(h.rec.forwarded(), ["rt-1", "rt-2", "rt-3"]);
+    let seen: Vec<String> = h.rec.events().into_iter().map(|e| e.request_id).collect();
+    assert_eq!(seen, ["rt-1", "rt-2", "rt-3"]);
+}
+
+/// Prints the proxy's added latency per invocation (`/next` + `/response`) with a pass-through
+/// interceptor. Run: `cargo test -p gavel --test all proxy_overhead -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement, not a check"]
+async fn proxy_overhead() {
+    let h = Harness::new(Recorder::default()).await;
+    let direct = format!("http://{}", h.api.addr);
+    let rounds = 2000;
+    let mut timings = Vec::new();
+    for base in [direct, format!("http://{}", h.proxy.local_addr())] {
+        let start = std::time::Instant::now();
+        for i in 0..rounds {
+            h.api.push_event(&format!("id-{i}"), r#"{"k":"v"}"#, &[]);
+            let req = Request::get(format!("{base}{NEXT}"))
+                .body(full(Bytes::new()))
+                .unwrap();
+            h.call(req).await;
+            let req = Request::post(format!("{base}{}", inv(&format!("id-{i}"), "response")))
+                .body(full(r#"{"ok":true}"#))
+                .unwrap();
+            h.call(req).await;
+        }
+        timings.push(start.elapsed() / rounds);
+    }
+    println!(
+        "per invocation: direct {:?}, through the proxy {:?}, added {:?}",
+        timings[0],
+        timings[1],
+        timings[1].saturating_sub(timings[0])
+    );
+}

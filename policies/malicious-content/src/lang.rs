@@ -63,6 +63,7 @@ pub fn java(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
         .find("rO0AB")
         .or_else(|| orig.find("KztAAU"))
         .or_else(|| orig.find("Bzr4"))
+        .or_else(|| orig.find("Cs7QAF"))
     {
         return Some(Hit::deny(
             "java.deserialization",
@@ -105,12 +106,43 @@ pub fn java(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
             "org.hibernate.",
             "clojure.",
             "com.alibaba.fastjson",
+            "com.opensymphony.",
+            "org.apache.commons.",
+            "org.omg.",
+            "ognl.",
+            "org.mozilla.javascript",
+            "org.python.",
+            "org.jruby.",
+            "org.apache.xalan",
+            "org.apache.bcel",
+            "org.apache.catalina",
+            "weblogic.",
+            "com.caucho.",
+            "freemarker.template",
+            "groovy.lang.",
             "@type\":",
             "java.lang",
         ],
     ) && !lower[p..].starts_with("javax.faces.viewstate")
     {
         return Some(Hit::deny("java.class", p, "Java class reference"));
+    }
+    // `java.<anything>.runtime` / `...processbuilder`, and bare gadget package roots.
+    if let Some(p) = crate::text::find_word(lower, "java") {
+        let tok: &str = lower[p..]
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '$'))
+            .next()
+            .unwrap_or("");
+        if tok.starts_with("java.") && (tok.contains(".runtime") || tok.contains("processbuilder"))
+        {
+            return Some(Hit::deny("java.class", p, "Java runtime class reference"));
+        }
+    }
+    if let Some((p, _)) = find_any(
+        lower,
+        &["org.apache.commons", "com.opensymphony", "org.omg.corba"],
+    ) {
+        return Some(Hit::deny("java.class", p, "Java gadget package"));
     }
     if let Some((p, _)) = find_any(
         lower,
@@ -366,15 +398,29 @@ pub fn php(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
             r.starts_with(char::is_whitespace) && !r.trim().is_empty()
         } else if let Some(r) = rest.strip_prefix('=') {
             !r.trim().is_empty()
+        } else if let Some(r) = rest
+            .strip_prefix("xml")
+            .filter(|r| !r.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '-'))
+        {
+            // `<?xml :echo 1;` is not an XML declaration.
+            let r = r.trim_start();
+            !(r.starts_with("version") || r.starts_with("encoding") || r.starts_with("?>"))
         } else {
-            rest.starts_with(char::is_whitespace) && rest.contains(['(', '$', ';', '"', '\''])
+            rest.trim().is_empty()
+                || (rest.starts_with(char::is_whitespace)
+                    && rest.contains(['(', '$', ';', '"', '\'']))
+                || rest.trim_start().starts_with("echo")
         };
         if code {
             return Some(Hit::deny("php.open-tag", p, "PHP open tag with code"));
         }
     }
-    if let Some((p, _)) = find_any(lower, &["[/php]", "{/php}", "[php]", "{php}", "?>"])
-        && (lower.contains("echo") || lower.contains('$') || lower.contains('('))
+    if let Some((p, t)) = find_any(
+        lower,
+        &[
+            "[/php]", "{/php}", "[php]", "{php}", "[\\php]", "{\\php}", "?>",
+        ],
+    ) && (t != "?>" || lower.contains("echo") || lower.contains('$') || lower.contains('('))
     {
         return Some(Hit::deny("php.open-tag", p, "PHP template tag"));
     }
@@ -393,6 +439,10 @@ pub fn php(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
             "rar://",
             "ssh2.shell://",
             "ssh2.exec://",
+            "ssh2.tunnel://",
+            "ssh2.scp://",
+            "ssh2.sftp://",
+            "compress.bzip2://",
         ],
     ) {
         return Some(Hit::deny("php.wrapper", p, "PHP stream wrapper"));
@@ -552,7 +602,7 @@ pub fn php(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     {
         return Some(Hit::deny("php.upload", p, "PHP file upload"));
     }
-    None
+    crate::php_syntax::scan(lower)
 }
 
 fn php_filename(lower: &str) -> Option<usize> {

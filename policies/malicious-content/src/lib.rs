@@ -9,6 +9,7 @@ pub mod cmd;
 pub mod files;
 pub mod lang;
 pub mod malware;
+pub mod php_syntax;
 pub mod settings;
 pub mod sqli;
 pub mod text;
@@ -196,7 +197,23 @@ pub fn scan_inputs(inputs: &[ScanInput], settings: &Settings, report: &mut Repor
         let ctx = Ctx { kind: &inp.kind };
         let mut evidence_text: Vec<(Hit, String)> = Vec::new();
         if !whole {
-            let vars = text::variants(&text);
+            let mut vars = text::variants(&text);
+            // A parameter name that decodes to `k=v` smuggles a pair: scan its value part.
+            if matches!(
+                inp.kind,
+                InputKind::QueryName | InputKind::BodyFieldName | InputKind::CookieName
+            ) {
+                let tails: Vec<String> = vars
+                    .iter()
+                    .filter_map(|v| v.split_once('=').map(|(_, t)| t.to_string()))
+                    .filter(|t| !t.is_empty())
+                    .collect();
+                for t in tails {
+                    if !vars.contains(&t) {
+                        vars.push(t);
+                    }
+                }
+            }
             for (family, det) in DETECTORS {
                 if !settings.family_enabled(family) {
                     continue;

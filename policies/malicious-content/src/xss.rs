@@ -148,6 +148,93 @@ fn squeeze(lower: &str) -> String {
         .collect()
 }
 
+/// Remove JS comments and whitespace: `document /*x*/ . cookie` → `document.cookie`.
+fn js_squeeze(lower: &str) -> String {
+    let folded = crate::text::strip_comments(lower);
+    folded.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// `<f o r m`, `< x: script`: a tag name spelled with spaces between its letters.
+fn spaced_tag(lower: &str) -> Option<usize> {
+    let b = lower.as_bytes();
+    let mut from = 0;
+    while let Some(p) = lower[from..].find('<') {
+        let lt = from + p;
+        from = lt + 1;
+        let mut name = String::new();
+        let mut i = lt + 1;
+        let mut spaced = false;
+        while i < b.len() && name.len() < 16 {
+            let c = b[i];
+            if c.is_ascii_whitespace() {
+                spaced = true;
+            } else if c.is_ascii_alphabetic() {
+                name.push(c as char);
+            } else if c == b':' {
+                name.clear(); // namespace prefix `x:`
+            } else {
+                break;
+            }
+            i += 1;
+        }
+        if spaced
+            && (STRONG_TAGS.contains(&name.as_str())
+                || ["form", "dialog", "script", "svg", "iframe", "img", "body"]
+                    .contains(&name.as_str()))
+        {
+            return Some(lt);
+        }
+    }
+    None
+}
+
+/// JavaScript shapes that need no markup: DOM sinks reached through brackets or comments,
+/// tagged-template calls, JSFuck, `url(javascript:`, UTF-7 markup.
+fn js_shapes(lower: &str) -> Option<Hit> {
+    if let Some(p) = spaced_tag(lower) {
+        return Some(Hit::deny("xss.tag", p, "tag name split by whitespace"));
+    }
+    if let Some((p, _)) = find_any(lower, &["+adw-", "+ad4-"]) {
+        return Some(Hit::deny("xss.tag", p, "UTF-7 encoded markup"));
+    }
+    let sq = js_squeeze(lower);
+    const SINKS: &[&str] = &[
+        "document.cookie",
+        "(document)[",
+        "document[\"",
+        "document['",
+        "self[\"",
+        "self['",
+        "window[\"",
+        "window['",
+        "top[\"",
+        "parent[\"",
+        "globalthis[",
+        ".call`",
+        ".apply`",
+        "${alert}",
+        "${eval}",
+        "reflect.apply",
+        "url(javascript",
+        "(![]+[])",
+        "+!![]",
+        "!+[]",
+        "[][[]]",
+        "atob(",
+        "btoa(",
+        "document.queryselector(",
+        ".textcontent=",
+        ".innerhtml=",
+        ".outerhtml=",
+        "document.write(",
+        "document.domain",
+        "location.hash",
+        "location.href=",
+    ];
+    find_any(&sq, SINKS)
+        .map(|(p, _)| Hit::deny("xss.script", p.min(lower.len()), "JavaScript DOM access"))
+}
+
 /// Scan one value.
 pub fn scan(_orig: &str, lower: &str, _ctx: Ctx) -> Option<Hit> {
     if lower.len() < 3 {
@@ -310,7 +397,7 @@ pub fn scan(_orig: &str, lower: &str, _ctx: Ctx) -> Option<Hit> {
     if let Some((p, _)) = find_any(lower, &["-->", "\"><", "'><"]) {
         return Some(Hit::alert("xss.breakout", p, "markup context breakout"));
     }
-    None
+    js_shapes(lower)
 }
 
 #[cfg(test)]

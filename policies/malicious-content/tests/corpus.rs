@@ -121,11 +121,11 @@ fn corpus_goals() {
     // Floors at the rates reached (percent detected, percent of benign flagged).
     // Not yet at the 95 % / 5 % targets for most families; these floors stop regressions.
     let goals: &[(&str, f64, f64)] = &[
-        ("sqli", 50.0, 5.0),
-        ("java", 92.0, 0.0),
-        ("rce", 57.0, 13.5),
-        ("php", 62.5, 8.0),
-        ("xss", 74.0, 19.0),
+        ("sqli", 85.0, 9.0),
+        ("java", 99.0, 0.0),
+        ("rce", 82.5, 14.5),
+        ("php", 92.5, 9.0),
+        ("xss", 91.5, 19.0),
         ("ssrf", 72.0, 30.0),
         ("lfi", 63.0, 0.0),
         ("rfi", 70.0, 20.0),

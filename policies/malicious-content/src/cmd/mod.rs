@@ -5,343 +5,9 @@
 use crate::text::{find_any, find_any_word};
 use crate::{Ctx, Hit};
 
-/// Commands that are not ordinary English words: enough on their own at a command position.
-const COMMANDS: &[&str] = &[
-    "whoami",
-    "ifconfig",
-    "ipconfig",
-    "uname",
-    "wget",
-    "curl",
-    "chmod",
-    "chown",
-    "chgrp",
-    "nc",
-    "ncat",
-    "netcat",
-    "nohup",
-    "bash",
-    "sh",
-    "zsh",
-    "ksh",
-    "csh",
-    "tcsh",
-    "dash",
-    "busybox",
-    "python",
-    "python2",
-    "python3",
-    "perl",
-    "ruby",
-    "php",
-    "lua",
-    "node",
-    "telnet",
-    "ssh",
-    "scp",
-    "sftp",
-    "ftp",
-    "tftp",
-    "rsync",
-    "socat",
-    "nmap",
-    "ping",
-    "traceroute",
-    "nslookup",
-    "dig",
-    "passwd",
-    "useradd",
-    "usermod",
-    "userdel",
-    "sudo",
-    "su",
-    "crontab",
-    "systemctl",
-    "service",
-    "killall",
-    "pkill",
-    "kill",
-    "ps",
-    "netstat",
-    "ss",
-    "lsof",
-    "id",
-    "ls",
-    "cat",
-    "tac",
-    "nl",
-    "xxd",
-    "hexdump",
-    "od",
-    "base64",
-    "gzip",
-    "gunzip",
-    "bzip2",
-    "bunzip2",
-    "xz",
-    "unxz",
-    "tar",
-    "zip",
-    "unzip",
-    "7z",
-    "awk",
-    "gawk",
-    "sed",
-    "grep",
-    "egrep",
-    "fgrep",
-    "find",
-    "xargs",
-    "env",
-    "printenv",
-    "export",
-    "echo",
-    "printf",
-    "head",
-    "tail",
-    "less",
-    "more",
-    "vi",
-    "vim",
-    "nano",
-    "ed",
-    "cp",
-    "mv",
-    "rm",
-    "rmdir",
-    "mkdir",
-    "touch",
-    "ln",
-    "dd",
-    "mount",
-    "umount",
-    "strace",
-    "ltrace",
-    "gdb",
-    "tcpdump",
-    "iptables",
-    "lastlog",
-    "last",
-    "w",
-    "who",
-    "finger",
-    "history",
-    "alias",
-    "eval",
-    "exec",
-    "source",
-    "sleep",
-    "timeout",
-    "time",
-    "nice",
-    "chroot",
-    "docker",
-    "kubectl",
-    "ansible",
-    "ansible-playbook",
-    "ansible-galaxy",
-    "ansible-console",
-    "chef-shell",
-    "knife",
-    "puppet",
-    "salt",
-    "gcc",
-    "cc",
-    "make",
-    "cmake",
-    "java",
-    "javac",
-    "jexec",
-    "jrunscript",
-    "jshell",
-    "mysql",
-    "psql",
-    "sqlite3",
-    "mongo",
-    "redis-cli",
-    "openssl",
-    "certutil",
-    "bitsadmin",
-    "powershell",
-    "pwsh",
-    "cmd",
-    "wmic",
-    "reg",
-    "regsvr32",
-    "rundll32",
-    "mshta",
-    "cscript",
-    "wscript",
-    "schtasks",
-    "net",
-    "netsh",
-    "tasklist",
-    "taskkill",
-    "systeminfo",
-    "type",
-    "dir",
-    "del",
-    "copy",
-    "xcopy",
-    "start",
-    "call",
-    "set",
-    "at",
-    "lwp-download",
-    "lwp-request",
-    "lwp-mirror",
-    "ssh-copy-id",
-    "ssh-keygen",
-    "perf",
-    "apt",
-    "apt-get",
-    "yum",
-    "dnf",
-    "rpm",
-    "dpkg",
-    "pip",
-    "npm",
-    "gem",
-    "git",
-    "svn",
-    "mail",
-    "sendmail",
-    "mutt",
-    "xterm",
-    "screen",
-    "tmux",
-    "script",
-    "getent",
-    "groups",
-    "hostname",
-    "uptime",
-    "df",
-    "du",
-    "free",
-    "top",
-    "htop",
-    "whereis",
-    "which",
-    "locate",
-    "file",
-    "stat",
-    "readlink",
-    "realpath",
-    "md5sum",
-    "sha1sum",
-    "sha256sum",
-    "shred",
-    "wall",
-    "shutdown",
-    "reboot",
-    "halt",
-    "poweroff",
-    "init",
-    "mkfifo",
-    "mknod",
-    "setsid",
-    "disown",
-    "fg",
-    "bg",
-    "jobs",
-    "exit",
-    "logout",
-    "expect",
-    "tclsh",
-    "wish",
-    "awk",
-    "busybox",
-    "pkexec",
-    "doas",
-    "runuser",
-    "install",
-    "zcat",
-    "zgrep",
-    "bzcat",
-    "xzcat",
-    "lzcat",
-    "strings",
-    "objdump",
-    "readelf",
-    "nm",
-    "ldd",
-    "chattr",
-    "lsattr",
-    "getfacl",
-    "setfacl",
-    "iconv",
-    "column",
-    "cut",
-    "sort",
-    "uniq",
-    "wc",
-    "tee",
-    "tr",
-    "rev",
-    "fold",
-    "fmt",
-    "paste",
-    "join",
-    "split",
-    "csplit",
-    "diff",
-    "cmp",
-    "comm",
-    "patch",
-    "ip",
-    "route",
-    "arp",
-    "host",
-    "whois",
-    "write",
-    "talk",
-    "mesg",
-    "ionice",
-    "renice",
-    "watch",
-    "batch",
-    "aria2c",
-    "axel",
-    "fetch",
-    "links",
-    "lynx",
-    "w3m",
-    "elinks",
-    "irb",
-    "pry",
-    "php-cgi",
-    "runghc",
-    "ghci",
-    "rscript",
-    "octave",
-    "node.js",
-    "deno",
-    "bun",
-    "tftp",
-    "smbclient",
-    "rpcclient",
-    "wmiexec",
-    "psexec",
-    "mimikatz",
-    "msfconsole",
-    "msfvenom",
-    "sqlmap",
-];
-
-/// Commands that are also common words: need shell-looking arguments or a separator.
-const WORDY: &[&str] = &[
-    "time", "ping", "cat", "find", "top", "env", "more", "less", "last", "who", "w", "type", "set",
-    "at", "call", "start", "copy", "file", "head", "tail", "sort", "cut", "join", "split", "watch",
-    "write", "talk", "host", "install", "make", "echo", "kill", "free", "exit", "source", "alias",
-    "history", "mail", "script", "fetch", "links", "screen", "expect", "batch", "route", "column",
-    "patch", "strings", "groups", "locate", "which", "dir", "net", "service", "init", "nice",
-    "sleep", "timeout", "export", "eval", "exec", "id", "ls", "ps", "ss", "su", "ed", "nl", "od",
-    "dd", "ln", "cp", "mv", "rm", "df", "du", "tr", "wc", "ip", "nm", "cc", "reg", "del", "tee",
-    "rev", "fold", "fmt", "paste", "diff", "cmp", "comm", "uniq", "stat", "halt", "jobs", "fg",
-    "bg", "wish", "mesg", "git", "gem", "pip", "npm", "apt", "salt", "knife", "puppet", "docker",
-    "lynx", "perf", "php", "node", "java", "ruby", "python", "perl", "lua", "tac", "ftp", "ssh",
-    "nc", "sh",
-];
+mod syntax;
+mod words;
+use words::{COMMANDS, WORDY};
 
 fn is_sep(c: u8) -> bool {
     matches!(
@@ -375,6 +41,12 @@ fn command_at(lower: &str, i: usize) -> Option<(String, usize)> {
         {
             j += slash + 1;
         }
+    }
+    // A quoted command word: `'curl' http://x`, `"cscli" alerts`.
+    if matches!(b.get(j), Some(b'\'' | b'"'))
+        && b.get(j + 1).is_some_and(|c| c.is_ascii_alphabetic())
+    {
+        j += 1;
     }
     let mut w = String::new();
     let mut k = j;
@@ -429,6 +101,25 @@ fn shell_args(rest: &str) -> bool {
         || COMMANDS.contains(&arg.as_str()) && !WORDY.contains(&arg.as_str())
 }
 
+/// The first non-wordy known command among the next few words after a wrapper command.
+fn wrapped_command(lower: &str, from: usize) -> Option<(&'static str, usize)> {
+    let rest = &lower[from..];
+    let mut off = from;
+    for part in rest.split_inclusive([' ', '\t', '+', ',']).take(5) {
+        let word = part
+            .trim_end_matches([' ', '\t', '+', ','])
+            .trim_matches(['\'', '"']);
+        if COMMANDS.contains(&word) && !WORDY.contains(&word) {
+            return Some(("shell command run through a wrapper", off));
+        }
+        if word.contains([';', '|', '&']) {
+            break;
+        }
+        off += part.len();
+    }
+    None
+}
+
 /// Undo shell quoting tricks that the shell itself removes: `c''at`, `c\\at`, `c$*at`,
 /// `c$@at`, `/bi[n]/sh` (one-character classes).
 fn deobfuscate(lower: &str) -> String {
@@ -442,8 +133,33 @@ fn deobfuscate(lower: &str) -> String {
             i += 2;
             continue;
         }
-        if c == b'$' && matches!(next, Some(b'*' | b'@' | b'!')) {
+        if c == b'$'
+            && next.is_some_and(|n| {
+                matches!(n, b'*' | b'@' | b'!' | b'?' | b'-' | b'_' | b'$' | b'#')
+                    || n.is_ascii_digit()
+            })
+        {
             i += 2;
+            continue;
+        }
+        // Empty substitutions: ``` `` ```, `$()`, and short unset `${xx}`.
+        if c == b'`' && next == Some(b'`') {
+            i += 2;
+            continue;
+        }
+        if c == b'$' && next == Some(b'(') && b.get(i + 2) == Some(&b')') {
+            i += 3;
+            continue;
+        }
+        if c == b'$'
+            && next == Some(b'{')
+            && let Some(close) = lower[i + 2..].find('}')
+            && close <= 8
+            && lower[i + 2..i + 2 + close]
+                .bytes()
+                .all(|x| x.is_ascii_alphabetic())
+        {
+            i += 3 + close;
             continue;
         }
         if c == b'\\' && next.is_some_and(|n| n.is_ascii_alphanumeric()) {
@@ -548,7 +264,24 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
                 j += 1;
             }
             positions += 1;
-            if let Some((w, end)) = command_at(lower, j) {
+            if let Some((mut w, mut end)) = command_at(lower, j) {
+                if !COMMANDS.contains(&w.as_str()) {
+                    // `python3.10`, `gcc7.4`: a versioned binary name.
+                    let base = w.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+                    if base.len() >= 2 && base.len() < w.len() && COMMANDS.contains(&base) {
+                        w = base.to_string();
+                    }
+                }
+                // `time sh -c id`, `nohup curl x`, `flock -u / whoami`: a wrapper runs the
+                // command that follows it.
+                if words::PREFIXES.contains(&w.as_str())
+                    && let Some((inner, at)) = wrapped_command(lower, end)
+                {
+                    return Some(Hit::deny("rce.command", at, inner));
+                }
+                if lower[end..].starts_with('\'') || lower[end..].starts_with('"') {
+                    end += 1;
+                }
                 let known = COMMANDS.contains(&w.as_str());
                 let wordy = WORDY.contains(&w.as_str());
                 let sep_char = if i > 0 { b[i - 1] } else { 0 };
@@ -558,11 +291,11 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
                     let args = shell_args(&lower[end..]);
                     let with_sep =
                         after_sep && sep_char != b'(' && sep_char != b'{' && sep_char != b'$';
-                    if (!wordy
-                        && (with_sep || args)
-                        && !(at_start && lower[end..].trim().is_empty() && w.len() < 4))
-                        || (with_sep && args)
-                    {
+                    let lone = at_start
+                        && lower[end..].trim().is_empty()
+                        && !lower[end..].contains(['\n', ';'])
+                        && !words::ALONE.contains(&w.as_str());
+                    if (!wordy && (with_sep || args) && !lone) || (with_sep && args) {
                         let strong = with_sep || lower[end..].contains(['/', '|', ';', '>', '<']);
                         return Some(Hit {
                             rule: "rce.command",
@@ -746,6 +479,9 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
             p,
             "server-side script runtime access",
         ));
+    }
+    if let Some(h) = syntax::scan(lower) {
+        return Some(h);
     }
     if let Some(p) = lower.find("eval(") {
         return Some(Hit::deny("rce.runtime", p, "eval call"));

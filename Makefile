@@ -1,0 +1,46 @@
+# gavel: `make demo` runs the main job, `make test` runs every test. Both install what they need.
+SHELL := /bin/bash
+CARGO ?= cargo
+WASM_TARGET := wasm32-unknown-unknown
+POLICY_CRATES := malicious-content unauthorized-access secrets-leak
+TEST_POLICY_CRATES := hostile
+WASM_OUT := target/$(WASM_TARGET)/policy
+CORPUS ?= ../shared/corpus
+GAVEL := target/debug/gavel
+VENV := .venv
+
+.PHONY: all build policies test demo layer bench detection fuzz demo-response rust-targets venv lint clean
+
+all: policies
+
+# The wasm target is the only toolchain addition; rustup is what the Rust toolchain came with.
+rust-targets:
+	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+
+# One debug build of every host binary (wasmtime's dependencies are optimised in dev, see
+# Cargo.toml), shared by the CLI, the tests and the demo.
+build: rust-targets
+	$(CARGO) build --workspace --bins
+
+# Policies: core wasm modules wrapped into components, plus the layer's manifest.
+policies: build
+	$(CARGO) build --profile policy --target $(WASM_TARGET) $(addprefix -p ,$(POLICY_CRATES) $(TEST_POLICY_CRATES))
+	target/debug/gavel-policy-build --out-dir target/policies $(foreach p,$(POLICY_CRATES),$(WASM_OUT)/$(subst -,_,$(p)).wasm)
+	target/debug/gavel-policy-build --out-dir target/test-policies $(foreach p,$(TEST_POLICY_CRATES),$(WASM_OUT)/$(subst -,_,$(p)).wasm)
+	$(GAVEL) policy manifest target/policies > target/policies/manifest.json.tmp && mv target/policies/manifest.json.tmp target/policies/manifest.json
+
+venv:
+	@bash tests/setup-venv.sh
+
+test: policies venv
+	$(CARGO) test --workspace --no-fail-fast
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+detection: policies
+	@bash tests/detection.sh $(CORPUS)
+
+clean:
+	rm -rf target/policies target/test-policies dist

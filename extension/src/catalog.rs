@@ -1,0 +1,213 @@
+//! The policy catalogue: which policy files to load (`GAVEL_POLICIES`, the policy directory and
+//! its `manifest.json`), loading them with their settings, and evaluating a phase over the set.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, PolicyRef, PolicyTarget};
+use crate::engine::{
+    Decision, Engine, EngineBuilder, EngineError, Evaluation, InvocationInput, LoadedPolicy, Outcome, Phase, PolicySource,
+};
+
+/// Name of the manifest in a policy directory.
+pub const MANIFEST: &str = "manifest.json";
+
+/// One manifest entry: `[{"name","version","sha256","file"}]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ManifestEntry {
+    /// Policy name.
+    pub name: String,
+    /// Policy version.
+    pub version: String,
+    /// sha256 of the file.
+    pub sha256: String,
+    /// File name inside the directory.
+    pub file: String,
+}
+
+/// Why the catalogue could not be assembled; names the variable or file.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// A reference or directory problem.
+    #[error("{var}: {problem}")]
+    Config {
+        /// The variable at fault.
+        var: &'static str,
+        /// The problem.
+        problem: String,
+    },
+    /// A policy failed to load.
+    #[error("GAVEL_POLICIES: {0}")]
+    Engine(#[from] EngineError),
+}
+
+fn config_err(var: &'static str, problem: impl Into<String>) -> CatalogError {
+    CatalogError::Config { var, problem: problem.into() }
+}
+
+/// Read `manifest.json` of `dir`, if there is one.
+pub fn read_manifest(dir: &Path) -> Result<Option<Vec<ManifestEntry>>, CatalogError> {
+    let path = dir.join(MANIFEST);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(config_err("GAVEL_POLICY_DIR", format!("cannot read {}: {e}", path.display()))),
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| config_err("GAVEL_POLICY_DIR", format!("{}: not a valid manifest: {e}", path.display())))
+}
+
+/// Policy names available in `dir` (manifest entries, else `*.wasm` files), sorted.
+pub fn available(dir: &Path) -> Result<Vec<String>, CatalogError> {
+    if let Some(manifest) = read_manifest(dir)? {
+        let mut names: Vec<String> = manifest.into_iter().map(|e| e.name).collect();
+        names.sort();
+        return Ok(names);
+    }
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| config_err("GAVEL_POLICY_DIR", format!("cannot list {}: {e}", dir.display())))?;
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            name.strip_suffix(".wasm").map(String::from)
+        })
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// Turn references into sources: names are looked up in `dir` (and pinned by the manifest),
+/// paths are read as given. `None` selects every policy in `dir`.
+pub fn resolve(refs: Option<&[PolicyRef]>, dir: &Path) -> Result<Vec<PolicySource>, CatalogError> {
+    let manifest = read_manifest(dir)?;
+    let owned;
+    let refs = match refs {
+        Some(refs) => refs,
+        None => {
+            owned = available(dir)?
+                .into_iter()
+                .map(|name| PolicyRef { target: PolicyTarget::Name(name), pin: None })
+                .collect::<Vec<_>>();
+            if owned.is_empty() {
+                return Err(config_err("GAVEL_POLICIES", format!("no policies found in {}", dir.display())));
+            }
+            &owned
+        }
+    };
+    refs.iter()
+        .map(|r| match &r.target {
+            PolicyTarget::Path(path) => Ok(PolicySource::from_file(path, r.pin.clone())?),
+            PolicyTarget::Name(name) => {
+                let entry = manifest.as_ref().and_then(|m| m.iter().find(|e| &e.name == name));
+                let path = dir.join(entry.map_or_else(|| format!("{name}.wasm"), |e| e.file.clone()));
+                if !path.exists() {
+                    let known = available(dir).map(|n| n.join(", ")).unwrap_or_default();
+                    return Err(config_err(
+                        "GAVEL_POLICIES",
+                        format!("unknown policy `{name}` (in {}: {known})", dir.display()),
+                    ));
+                }
+                let pin = r.pin.clone().or_else(|| entry.map(|e| e.sha256.clone()));
+                let mut source = PolicySource::from_file(&path, pin)?;
+                source.label = name.clone();
+                Ok(source)
+            }
+        })
+        .collect()
+}
+
+/// A loaded set of policies and the engine that runs them.
+pub struct PolicySet {
+    /// The engine.
+    pub engine: Engine,
+    /// Policies in configuration order.
+    pub policies: Vec<LoadedPolicy>,
+    /// What a faulting policy counts as.
+    pub on_error: Decision,
+}
+
+impl PolicySet {
+    /// Build the engine and load every configured policy with its settings.
+    pub fn from_config(config: &Config) -> Result<Self, CatalogError> {
+        let engine = EngineBuilder::new()
+            .timeout_ms(config.timeout_ms)
+            .memory_mb(config.memory_mb)
+            .build()
+            .map_err(|e| config_err("GAVEL_POLICY_TIMEOUT_MS", e.to_string()))?;
+        let sources = resolve(config.policies.as_deref(), &config.policy_dir)?;
+        Self::load(engine, sources, |name| config.settings_for(name).to_string(), config.on_policy_error)
+    }
+
+    /// Load `sources` on `engine`; settings are looked up by each policy's own name.
+    pub fn load(
+        engine: Engine,
+        sources: Vec<PolicySource>,
+        settings_for: impl Fn(&str) -> String,
+        on_error: Decision,
+    ) -> Result<Self, CatalogError> {
+        let mut policies = Vec::with_capacity(sources.len());
+        for source in sources {
+            let policy = engine.load_with(source, &settings_for)?;
+            if policies.iter().any(|p: &LoadedPolicy| p.name == policy.name) {
+                return Err(config_err("GAVEL_POLICIES", format!("policy `{}` is listed twice", policy.name)));
+            }
+            policies.push(policy);
+        }
+        Ok(Self { engine, policies, on_error })
+    }
+
+    /// Whether any policy wants `phase`.
+    pub fn wants(&self, phase: Phase) -> bool {
+        self.policies.iter().any(|p| p.wants(phase))
+    }
+
+    /// Evaluate every policy that wants `phase`.
+    pub fn evaluate(&self, phase: Phase, input: InvocationInput) -> Vec<Outcome> {
+        if !self.wants(phase) {
+            return Vec::new();
+        }
+        let mut evaluation = Evaluation::new(input, phase);
+        self.policies
+            .iter()
+            .filter(|p| p.wants(phase))
+            .map(|p| self.engine.evaluate(p, &mut evaluation, self.on_error))
+            .collect()
+    }
+}
+
+/// Where the CLI looks for a policy given by name: `$GAVEL_POLICY_DIR`, the layer's
+/// `/opt/gavel/policies`, then `target/policies` beside the running binary (a cargo build).
+pub fn search_dirs() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(dir) = std::env::var_os("GAVEL_POLICY_DIR") {
+        dirs.push(PathBuf::from(dir));
+    }
+    dirs.push(PathBuf::from(crate::config::DEFAULT_POLICY_DIR));
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(profile_dir) = exe.parent()
+        && let Some(target) = profile_dir.parent()
+    {
+        dirs.push(target.join("policies"));
+    }
+    dirs.push(PathBuf::from("target/policies"));
+    dirs
+}
+
+/// Find a policy for the CLI: a path to a `.wasm` file, or a name in [`search_dirs`].
+pub fn find(policy: &str) -> Result<PathBuf, String> {
+    let as_path = Path::new(policy);
+    if policy.ends_with(".wasm") || policy.contains('/') {
+        return if as_path.exists() { Ok(as_path.to_path_buf()) } else { Err(format!("{policy}: no such file")) };
+    }
+    let dirs = search_dirs();
+    dirs.iter()
+        .map(|d| d.join(format!("{policy}.wasm")))
+        .find(|p| p.exists())
+        .ok_or_else(|| {
+            let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+            format!("policy `{policy}` not found (looked in {}; build with `make policies`)", looked.join(", "))
+        })
+}

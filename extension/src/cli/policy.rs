@@ -1,0 +1,197 @@
+//! `gavel policy …`: test, bench and inspect one policy.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use serde_json::json;
+
+use crate::catalog::{ManifestEntry, find};
+use crate::config::Mode;
+use crate::engine::{Decision, Engine, EngineBuilder, Evaluation, InvocationInput, LoadedPolicy, Phase, PolicySource};
+use crate::verdict::{Verdict, phase_str};
+
+/// `gavel policy` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Evaluate a policy on an event (and a result) and print the verdict as JSON.
+    ///
+    /// Example: gavel policy test malicious-content --event eicar.json
+    Test {
+        /// A built policy's name (e.g. `malicious-content`) or a path to a `.wasm` file.
+        policy: String,
+        /// The event file (the JSON a function receives).
+        #[arg(long)]
+        event: PathBuf,
+        /// The function's result, for response-phase policies.
+        #[arg(long)]
+        response: Option<PathBuf>,
+        /// Settings JSON for the policy.
+        #[arg(long, default_value = "{}")]
+        settings: String,
+        /// Deadline per evaluation, in ms.
+        #[arg(long, default_value_t = 1000)]
+        timeout_ms: u64,
+    },
+    /// Measure evaluations per second and latency percentiles on an event.
+    Bench {
+        /// A built policy's name or a path to a `.wasm` file.
+        policy: String,
+        /// The event file.
+        #[arg(long)]
+        event: PathBuf,
+        /// The function's result, for response-phase policies.
+        #[arg(long)]
+        response: Option<PathBuf>,
+        /// Settings JSON.
+        #[arg(long, default_value = "{}")]
+        settings: String,
+        /// How long to measure, in seconds.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+        /// Print the figures as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the `manifest.json` for every `.wasm` policy in a directory.
+    Manifest {
+        /// The directory (e.g. `target/policies`).
+        dir: PathBuf,
+    },
+    /// Show a policy's name, version, sha256, phases, exports and imports.
+    Inspect {
+        /// A built policy's name or a path to a `.wasm` file.
+        policy: String,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Run a `gavel policy` subcommand.
+pub fn run(cmd: PolicyCommand) -> Result<i32> {
+    match cmd {
+        PolicyCommand::Test { policy, event, response, settings, timeout_ms } => {
+            let (loaded, engine) = load(&policy, &settings, timeout_ms)?;
+            let input = read_input(&event, response.as_ref())?;
+            let outcomes = phases(&loaded, response.is_some())
+                .into_iter()
+                .map(|phase| engine.evaluate(&loaded, &mut Evaluation::new(input.clone(), phase), Decision::Alert))
+                .collect();
+            let verdict = Verdict::new(Mode::Monitor, outcomes, false);
+            println!("{}", serde_json::to_string_pretty(&verdict.to_json())?);
+            Ok(0)
+        }
+        PolicyCommand::Bench { policy, event, response, settings, seconds, json } => {
+            // A generous deadline: the bench measures the policy, not the sandbox's limit.
+            let (loaded, engine) = load(&policy, &settings, 10_000)?;
+            let input = read_input(&event, response.as_ref())?;
+            let phase = phases(&loaded, response.is_some()).last().copied().unwrap_or(Phase::Request);
+            bench(&loaded, &engine, input, phase, seconds, json)
+        }
+        PolicyCommand::Manifest { dir } => {
+            let engine = EngineBuilder::new().build()?;
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .with_context(|| format!("cannot list {}", dir.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
+                .collect();
+            files.sort();
+            let mut entries = Vec::new();
+            for path in files {
+                let loaded = engine.load(PolicySource::from_file(&path, None)?, "{}")?;
+                let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+                entries.push(ManifestEntry { name: loaded.name, version: loaded.version, sha256: loaded.sha256, file });
+            }
+            println!("{}", serde_json::to_string_pretty(&entries)?);
+            Ok(0)
+        }
+        PolicyCommand::Inspect { policy, json } => {
+            let (loaded, _) = load(&policy, "{}", 1000)?;
+            let phases: Vec<&str> = loaded.phases.iter().map(|p| phase_str(*p)).collect();
+            let info = json!({
+                "name": loaded.name, "version": loaded.version, "sha256": loaded.sha256,
+                "phases": phases, "exports": loaded.exports, "imports": Vec::<String>::new(),
+            });
+            if json {
+                println!("{}", serde_json::to_string_pretty(&info)?);
+            } else {
+                println!("name:    {}\nversion: {}\nsha256:  {}", loaded.name, loaded.version, loaded.sha256);
+                println!("phases:  {}\nexports: {}", phases.join(", "), loaded.exports.join(", "));
+                println!("imports: none (gavel grants no imports)");
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn load(policy: &str, settings: &str, timeout_ms: u64) -> Result<(LoadedPolicy, Engine)> {
+    let path = find(policy).map_err(anyhow::Error::msg)?;
+    let engine = EngineBuilder::new().timeout_ms(timeout_ms).build()?;
+    let loaded = engine.load(PolicySource::from_file(&path, None)?, settings)?;
+    Ok((loaded, engine))
+}
+
+fn read_input(event: &PathBuf, response: Option<&PathBuf>) -> Result<InvocationInput> {
+    let event = std::fs::read(event).with_context(|| format!("cannot read --event {}", event.display()))?;
+    let result = response
+        .map(|r| std::fs::read(r).with_context(|| format!("cannot read --response {}", r.display())))
+        .transpose()?;
+    Ok(InvocationInput {
+        request_id: "00000000-0000-4000-8000-000000000000".into(),
+        function_name: "gavel-cli".into(),
+        function_arn: "arn:aws:lambda:us-east-1:000000000000:function:gavel-cli".into(),
+        event,
+        result,
+        ..Default::default()
+    })
+}
+
+/// The phases to run: request always (when wanted), response when a result was given.
+fn phases(policy: &LoadedPolicy, have_result: bool) -> Vec<Phase> {
+    let mut out = Vec::new();
+    if policy.wants(Phase::Request) {
+        out.push(Phase::Request);
+    }
+    if policy.wants(Phase::Response) && (have_result || !policy.wants(Phase::Request)) {
+        out.push(Phase::Response);
+    }
+    out
+}
+
+fn bench(policy: &LoadedPolicy, engine: &Engine, input: InvocationInput, phase: Phase, seconds: f64, json: bool) -> Result<i32> {
+    let bytes = input.event.len() + input.result.as_ref().map_or(0, Vec::len);
+    let mut evaluation = Evaluation::new(input, phase);
+    // Warm up: first instantiation faults in the pool slot and code pages.
+    for _ in 0..3 {
+        engine.evaluate(policy, &mut evaluation, Decision::Alert);
+    }
+    let mut samples = Vec::new();
+    let started = Instant::now();
+    let mut errors = 0usize;
+    while started.elapsed().as_secs_f64() < seconds || samples.len() < 10 {
+        let t = Instant::now();
+        let outcome = engine.evaluate(policy, &mut evaluation, Decision::Alert);
+        samples.push(t.elapsed().as_nanos() as u64);
+        errors += usize::from(outcome.error.is_some());
+    }
+    let total = started.elapsed().as_secs_f64();
+    samples.sort_unstable();
+    let pct = |p: f64| samples[((samples.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0;
+    let evals_per_s = samples.len() as f64 / total;
+    let mb_per_s = evals_per_s * bytes as f64 / 1e6;
+    if json {
+        println!(
+            "{}",
+            json!({"policy": policy.name, "phase": phase_str(phase), "bytes": bytes, "evaluations": samples.len(),
+                   "evalsPerSec": evals_per_s, "mbPerSec": mb_per_s, "p50Us": pct(0.5), "p99Us": pct(0.99), "errors": errors})
+        );
+    } else {
+        println!("policy {} ({} phase), {} byte input", policy.name, phase_str(phase), bytes);
+        println!("  {} evaluations in {:.2} s: {:.0} evaluations/s, {:.1} MB/s", samples.len(), total, evals_per_s, mb_per_s);
+        println!("  latency p50 {:.1} µs, p99 {:.1} µs{}", pct(0.5), pct(0.99),
+            if errors > 0 { format!(", {errors} evaluations failed") } else { String::new() });
+    }
+    Ok(0)
+}
