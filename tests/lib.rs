@@ -34,7 +34,7 @@ macro_rules! gavel_or_skip {
                 eprintln!(
                     "SKIPPED {}: no gavel binary at {} (cargo build -p gavel, or set GAVEL_E2E_BIN)",
                     module_path!(),
-                    $crate::paths::target_dir().join("debug/gavel").display()
+                    $crate::paths::gavel_bin_path().display()
                 );
                 return;
             }

@@ -12,4 +12,5 @@ pub mod engine;
 pub mod extension;
 pub mod proxy;
 pub mod record;
+pub mod telemetry;
 pub mod verdict;

@@ -11,7 +11,11 @@ use crate::{BINARY, TRICKY_JSON, start};
 
 /// EICAR test signature, assembled so the source file itself is not flagged by scanners.
 fn eicar() -> String {
-    ["X5O!P%@AP[4\\PZX54(P^)7CC)7}$", "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"].concat()
+    [
+        "X5O!P%@AP[4\\PZX54(P^)7CC)7}$",
+        "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*",
+    ]
+    .concat()
 }
 
 /// gavel with the shipped policies from `target/policies` and debug logs.
@@ -49,7 +53,10 @@ fn same_result(a: &InvokeResult, b: &InvokeResult, what: &str) {
         a.text(),
         b.text()
     );
-    assert_eq!(a.content_type, b.content_type, "{what}: content type differs");
+    assert_eq!(
+        a.content_type, b.content_type,
+        "{what}: content type differs"
+    );
 }
 
 /// Runs `payloads` through `handler` without and with gavel (monitor mode); results must match.
@@ -59,15 +66,19 @@ async fn compare(gavel: &Path, handler: &str, payloads: &[&[u8]]) {
     for p in payloads {
         let a = plain.invoke(p).await;
         let b = guarded.invoke(p).await;
-        same_result(&a, &b, &format!("{handler} {:.40?}", String::from_utf8_lossy(p)));
+        same_result(
+            &a,
+            &b,
+            &format!("{handler} {:.40?}", String::from_utf8_lossy(p)),
+        );
     }
     plain.shutdown().await;
+    let diagnostics = guarded.diagnostics();
     let report = guarded.shutdown().await;
-    assert!(report.exited_in_time, "gavel did not exit after SHUTDOWN:\n{}", guarded_logs(&report));
-}
-
-fn guarded_logs(r: &gavel_e2e::ShutdownReport) -> String {
-    format!("{r:?}")
+    assert!(
+        report.exited_in_time,
+        "gavel did not exit after SHUTDOWN: {report:?}\n{diagnostics}"
+    );
 }
 
 #[tokio::test]
@@ -77,7 +88,11 @@ async fn registers_for_invoke_and_shutdown() {
     let exts = env.emulator().extensions();
     assert_eq!(exts.len(), 1, "{}", env.diagnostics());
     for ev in ["INVOKE", "SHUTDOWN"] {
-        assert!(exts[0].events.iter().any(|e| e == ev), "{:?}", exts[0].events);
+        assert!(
+            exts[0].events.iter().any(|e| e == ev),
+            "{:?}",
+            exts[0].events
+        );
     }
     assert!(env.emulator().reported_errors().is_empty());
     env.shutdown().await;
@@ -121,8 +136,10 @@ async fn allow_destination_file_gets_a_record_per_invocation() {
     let gavel = gavel_or_skip!();
     let out = tempfile::tempdir().unwrap();
     let file = out.path().join("allow.jsonl");
-    let opts = with_gavel(gavel, Runtime::python("echo"))
-        .env("GAVEL_DESTINATION_ON_ALLOW", format!("file:{}", file.display()));
+    let opts = with_gavel(gavel, Runtime::python("echo")).env(
+        "GAVEL_DESTINATION_ON_ALLOW",
+        format!("file:{}", file.display()),
+    );
     let mut env = start(opts).await;
     let mut ids = Vec::new();
     for i in 0..3 {
@@ -130,14 +147,23 @@ async fn allow_destination_file_gets_a_record_per_invocation() {
         assert!(r.error.is_none());
         ids.push(r.request_id);
         // Verdicts are delivered before the extension's next /event/next, i.e. before invoke returns.
-        assert_eq!(jsonl(&file).len(), i + 1, "record for invocation {i}\n{}", env.diagnostics());
+        assert_eq!(
+            jsonl(&file).len(),
+            i + 1,
+            "record for invocation {i}\n{}",
+            env.diagnostics()
+        );
     }
     let report = env.shutdown().await;
     assert!(report.exited_in_time, "{report:?}");
     let records = jsonl(&file);
     let got: Vec<&str> = records
         .iter()
-        .map(|r| r["requestContext"]["requestId"].as_str().unwrap_or_default())
+        .map(|r| {
+            r["requestContext"]["requestId"]
+                .as_str()
+                .unwrap_or_default()
+        })
         .collect();
     assert_eq!(got, ids);
     for r in &records {
@@ -160,19 +186,32 @@ async fn enforce_blocks_eicar_before_the_handler() {
 
     let event = serde_json::json!({"body": eicar()}).to_string();
     let r = env.invoke(event.as_bytes()).await;
-    assert!(r.error.is_some(), "caller should get an error, got {}\n{}", r.text(), env.diagnostics());
+    assert!(
+        r.error.is_some(),
+        "caller should get an error, got {}\n{}",
+        r.text(),
+        env.diagnostics()
+    );
     assert!(!marker.exists(), "handler ran on a blocked event");
 
     // The sandbox keeps serving: a benign event reaches the handler.
     let r = env.invoke(b"{\"hello\":\"world\"}").await;
     assert!(r.error.is_none(), "{}", r.text());
-    assert_eq!(std::fs::read_to_string(&marker).unwrap_or_default().trim(), r.request_id);
+    assert_eq!(
+        std::fs::read_to_string(&marker).unwrap_or_default().trim(),
+        r.request_id
+    );
 
     let denies: Vec<Value> = stdout_records(&env)
         .into_iter()
         .filter(|v| v["verdict"]["decision"] == "deny")
         .collect();
-    assert_eq!(denies.len(), 1, "one deny record on stdout\n{}", env.extension_stdout());
+    assert_eq!(
+        denies.len(),
+        1,
+        "one deny record on stdout\n{}",
+        env.extension_stdout()
+    );
     assert_eq!(denies[0]["verdict"]["enforced"], true);
     assert_eq!(denies[0]["requestContext"]["condition"], "Blocked");
     env.shutdown().await;
@@ -194,7 +233,9 @@ async fn monitor_reports_eicar_but_lets_it_through() {
     assert!(marker.exists(), "monitor mode must not block");
     let records = stdout_records(&env);
     assert!(
-        records.iter().any(|v| v["verdict"]["decision"] == "deny" && v["verdict"]["enforced"] == false),
+        records
+            .iter()
+            .any(|v| v["verdict"]["decision"] == "deny" && v["verdict"]["enforced"] == false),
         "a deny record on stdout\n{}",
         env.extension_stdout()
     );
@@ -209,9 +250,21 @@ async fn enforce_blocks_leaked_key_pair_in_result() {
         .env("GAVEL_POLICIES", "secrets-leak");
     let mut env = start(opts).await;
     let r = env.invoke(b"{}").await;
-    assert!(r.error.is_some(), "leaking result should be replaced by an error: {}", r.text());
-    assert!(!r.text().contains("q8Vd2Lr7Zm4Xc1Bn6Ht9Wp3Ks5Fg0Jy2Ae7Ru4Oi"), "secret reached the caller");
-    assert!(!env.extension_stdout().contains("q8Vd2Lr7Zm4Xc1Bn6Ht9Wp3Ks5Fg0Jy2Ae7Ru4Oi"), "secret in clear in a record");
+    assert!(
+        r.error.is_some(),
+        "leaking result should be replaced by an error: {}",
+        r.text()
+    );
+    assert!(
+        !r.text()
+            .contains("q8Vd2Lr7Zm4Xc1Bn6Ht9Wp3Ks5Fg0Jy2Ae7Ru4Oi"),
+        "secret reached the caller"
+    );
+    assert!(
+        !env.extension_stdout()
+            .contains("q8Vd2Lr7Zm4Xc1Bn6Ht9Wp3Ks5Fg0Jy2Ae7Ru4Oi"),
+        "secret in clear in a record"
+    );
     env.shutdown().await;
 }
 
@@ -220,15 +273,28 @@ async fn shutdown_flushes_then_exits() {
     let gavel = gavel_or_skip!();
     let out = tempfile::tempdir().unwrap();
     let file = out.path().join("allow.jsonl");
-    let opts = with_gavel(gavel, Runtime::python("echo"))
-        .env("GAVEL_DESTINATION_ON_ALLOW", format!("file:{}", file.display()));
+    let opts = with_gavel(gavel, Runtime::python("echo")).env(
+        "GAVEL_DESTINATION_ON_ALLOW",
+        format!("file:{}", file.display()),
+    );
     let mut env = start(opts).await;
     let id = env.invoke(b"{\"last\":true}").await.request_id;
     let report = env.shutdown().await;
-    assert!(report.exited_in_time, "gavel must exit within the SHUTDOWN budget: {report:?}");
-    assert!(report.extension_status.is_some_and(|s| s.success()), "{report:?}");
+    assert!(
+        report.exited_in_time,
+        "gavel must exit within the SHUTDOWN budget: {report:?}"
+    );
+    assert!(
+        report.extension_status.is_some_and(|s| s.success()),
+        "{report:?}"
+    );
     let records = jsonl(&file);
-    assert!(records.iter().any(|r| r["requestContext"]["requestId"] == id.as_str()), "{records:?}");
+    assert!(
+        records
+            .iter()
+            .any(|r| r["requestContext"]["requestId"] == id.as_str()),
+        "{records:?}"
+    );
 }
 
 #[tokio::test]

@@ -317,7 +317,7 @@ impl Emulator {
     }
 
     /// Init is complete when the runtime is parked in `/next` and every extension in
-    /// `/event/next`. Returns `false` on timeout or when `bail` says a process died.
+    /// `/event/next`. Returns `false` on timeout or once an init error was reported.
     pub async fn wait_init_done(&self, timeout: Duration) -> bool {
         self.shared
             .wait_for(Some(timeout), |s| {
@@ -397,7 +397,8 @@ impl Emulator {
 
     /// Sends SHUTDOWN to every extension registered for it.
     pub fn send_shutdown(&self, reason: &str, deadline_ms: u64) {
-        let event = json!({"eventType": "SHUTDOWN", "shutdownReason": reason, "deadlineMs": deadline_ms});
+        let event =
+            json!({"eventType": "SHUTDOWN", "shutdownReason": reason, "deadlineMs": deadline_ms});
         self.shared.update(|s| {
             for e in &mut s.extensions {
                 if e.events.iter().any(|t| t == "SHUTDOWN") {
@@ -533,7 +534,11 @@ async fn runtime_api(
             })
             .await;
         let Some((payload, event_headers)) = next else {
-            return api_error(StatusCode::SERVICE_UNAVAILABLE, "ShuttingDown", "emulator gone");
+            return api_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ShuttingDown",
+                "emulator gone",
+            );
         };
         let mut r = Response::new(Full::new(payload));
         *r.headers_mut() = event_headers;
@@ -563,16 +568,19 @@ async fn runtime_api(
             );
             let doc = json!({"errorType": "Function.ResponseSizeTooLarge", "errorMessage": msg});
             // The runtime's post is refused, but the caller still gets Lambda's error.
-            let _ = record_outcome(s, id, true, Bytes::from(doc.to_string()), HeaderMap::new(), None);
-            return api_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "RequestEntityTooLarge",
-                &msg,
+            let _ = record_outcome(
+                s,
+                id,
+                true,
+                Bytes::from(doc.to_string()),
+                HeaderMap::new(),
+                None,
             );
+            return api_error(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", &msg);
         }
         return match record_outcome(s, id, is_error, body, headers, trailers) {
             Ok(()) => accepted(),
-            Err(e) => e,
+            Err((error_type, msg)) => api_error(StatusCode::BAD_REQUEST, error_type, &msg),
         };
     }
     api_error(
@@ -589,21 +597,16 @@ fn record_outcome(
     body: Bytes,
     headers: HeaderMap,
     trailers: Option<HeaderMap>,
-) -> Result<(), Response<Full<Bytes>>> {
+) -> Result<(), (&'static str, String)> {
     s.update(|st| {
         if st.in_flight.remove(id).is_none() {
             return Err(if st.outcomes.contains_key(id) {
-                api_error(
-                    StatusCode::BAD_REQUEST,
+                (
                     "InvalidStateTransition",
-                    &format!("a result for {id} was already posted"),
+                    format!("a result for {id} was already posted"),
                 )
             } else {
-                api_error(
-                    StatusCode::BAD_REQUEST,
-                    "InvalidRequestID",
-                    &format!("unknown request id {id}"),
-                )
+                ("InvalidRequestID", format!("unknown request id {id}"))
             });
         }
         st.outcomes.insert(
@@ -664,7 +667,8 @@ async fn extensions_api(
                 .unwrap_or_else(|| json!({"eventType": "SHUTDOWN", "shutdownReason": "failure"}));
             let mut r = response(StatusCode::OK, event.to_string());
             if let Ok(v) = uuid_v4().parse() {
-                r.headers_mut().insert("lambda-extension-event-identifier", v);
+                r.headers_mut()
+                    .insert("lambda-extension-event-identifier", v);
             }
             r
         }
@@ -824,7 +828,13 @@ fn random_bytes<const N: usize>() -> [u8; N] {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        for (i, x) in (t ^ (n << 64)).to_le_bytes().iter().cycle().take(N).enumerate() {
+        for (i, x) in (t ^ (n << 64))
+            .to_le_bytes()
+            .iter()
+            .cycle()
+            .take(N)
+            .enumerate()
+        {
             b[i] = *x;
         }
     }

@@ -315,7 +315,11 @@ impl LambdaEnv {
             env.check_init("initialising", deadline)?;
         }
         let ms = init_started.elapsed().as_secs_f64() * 1000.0;
-        env.emulator.emit("platform", "platform.initRuntimeDone", json!({"initializationType": "on-demand", "phase": "init", "status": "success"}));
+        env.emulator.emit(
+            "platform",
+            "platform.initRuntimeDone",
+            json!({"initializationType": "on-demand", "phase": "init", "status": "success"}),
+        );
         env.emulator.emit("platform", "platform.initReport", json!({"initializationType": "on-demand", "phase": "init", "status": "success", "metrics": {"durationMs": ms}}));
         env.feed_logs();
         env.emulator.flush_telemetry().await;
@@ -330,9 +334,12 @@ impl LambdaEnv {
                 self.diagnostics()
             ));
         }
-        let exited = [("extension", &mut self.extension), ("runtime", &mut self.runtime)]
-            .into_iter()
-            .find_map(|(name, p)| p.as_mut().and_then(Proc::exited).map(|st| (name, st)));
+        let exited = [
+            ("extension", &mut self.extension),
+            ("runtime", &mut self.runtime),
+        ]
+        .into_iter()
+        .find_map(|(name, p)| p.as_mut().and_then(Proc::exited).map(|st| (name, st)));
         if let Some((name, st)) = exited {
             return Err(format!(
                 "{name} exited ({st}) while {what}\n{}",
@@ -340,7 +347,10 @@ impl LambdaEnv {
             ));
         }
         if Instant::now() > deadline {
-            return Err(format!("init timed out while {what}\n{}", self.diagnostics()));
+            return Err(format!(
+                "init timed out while {what}\n{}",
+                self.diagnostics()
+            ));
         }
         Ok(())
     }
@@ -358,7 +368,10 @@ impl LambdaEnv {
             .env("AWS_LAMBDA_FUNCTION_NAME", &f.name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", &f.version)
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", f.memory_mb.to_string())
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", f.name))
+            .env(
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/{}", f.name),
+            )
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/01/01/[$LATEST]e2e")
             .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
             .env("AWS_REGION", &f.region)
@@ -581,7 +594,10 @@ impl LambdaEnv {
     /// Feeds new stdout lines to telemetry subscribers as `function` / `extension` records
     /// (Lambda captures both streams; stdout is enough for tests and keeps ordering simple).
     fn feed_logs(&mut self) {
-        for (kind, p) in [("function", &mut self.runtime), ("extension", &mut self.extension)] {
+        for (kind, p) in [
+            ("function", &mut self.runtime),
+            ("extension", &mut self.extension),
+        ] {
             if let Some(p) = p.as_mut() {
                 for line in p.new_lines() {
                     self.emulator.emit(kind, kind, json!(line));

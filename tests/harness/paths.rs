@@ -17,11 +17,16 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| repo_root().join("target"))
 }
 
-/// The gavel binary (`GAVEL_E2E_BIN`, else `target/debug/gavel`), if it exists.
-pub fn gavel_bin() -> Option<PathBuf> {
-    let p = std::env::var_os("GAVEL_E2E_BIN")
+/// Where the gavel binary is looked for: `GAVEL_E2E_BIN`, else `target/debug/gavel`.
+pub fn gavel_bin_path() -> PathBuf {
+    std::env::var_os("GAVEL_E2E_BIN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| target_dir().join("debug/gavel"));
+        .unwrap_or_else(|| target_dir().join("debug/gavel"))
+}
+
+/// The gavel binary, if it exists.
+pub fn gavel_bin() -> Option<PathBuf> {
+    let p = gavel_bin_path();
     p.is_file().then_some(p)
 }
 

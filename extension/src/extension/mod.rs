@@ -1,7 +1,28 @@
-//! The extension's lifecycle (placeholder while it is written).
+//! The extension: init (configuration, proxy, registration, policies, telemetry), then one
+//! loop turn per invocation (judge, record, deliver) until SHUTDOWN.
 
-/// Run as the Lambda extension; returns the exit code.
+mod delivery;
+mod invocations;
+mod lifecycle;
+
+pub use delivery::Delivery;
+pub use invocations::Invocations;
+
+/// Run as the Lambda extension; returns the process exit code.
 pub fn main() -> i32 {
-    eprintln!("gavel: extension mode not built yet");
-    1
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("gavel: cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    match runtime.block_on(lifecycle::run()) {
+        Ok(()) => 0,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("gavel: {e:#}");
+            1
+        }
+    }
 }

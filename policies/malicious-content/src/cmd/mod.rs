@@ -451,7 +451,6 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
             "console.warn(",
             "setinterval(",
             "settimeout(",
-            "function(){",
             "=>{",
             "new function(",
             "vm.runin",
@@ -520,6 +519,13 @@ mod tests {
             "() { :;}; /bin/bash -c id",
             "powershell -enc AAAA",
             "nohup ifconfig",
+            "time sh -c whoami",
+            "{,ifconfig}",
+            "c{a,oun}t /etc/passwd",
+            "f(){ f|f& };f",
+            "alias a=b",
+            "{{7*7}}",
+            "while(true);",
         ] {
             assert!(hit(a).is_some(), "{a}");
         }
@@ -536,6 +542,11 @@ mod tests {
             "The zip on my coat is stuck",
             "user@example.com",
             "Times & Schedule",
+            "Axel",
+            "base64",
+            "myfunction(){ echo hello }",
+            "{\"a\",\"b\"}",
+            "if you want",
         ] {
             assert!(hit(b).is_none(), "{b}: {:?}", hit(b));
         }

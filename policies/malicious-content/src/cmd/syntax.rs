@@ -348,11 +348,16 @@ pub fn scan(lower: &str) -> Option<Hit> {
         return Some(h);
     }
     let sq: String = lower.chars().filter(|c| !c.is_whitespace()).collect();
-    RUNTIME.iter().find_map(|r| sq.find(r)).map(|p| {
-        Hit::deny(
-            "rce.runtime",
-            p.min(lower.len()),
-            "server-side script runtime access",
-        )
-    })
+    let sb = sq.as_bytes();
+    RUNTIME
+        .iter()
+        .filter_map(|r| sq.find(r))
+        .find(|&p| p == 0 || !crate::text::is_ident(sb[p - 1]))
+        .map(|p| {
+            Hit::deny(
+                "rce.runtime",
+                p.min(lower.len()),
+                "server-side script runtime access",
+            )
+        })
 }

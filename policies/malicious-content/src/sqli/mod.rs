@@ -130,6 +130,13 @@ mod tests {
             "1 union/**/select 1",
             "' waitfor delay '0:0:5'--",
             "select * from users where id=1",
+            "x' or 'a'='a",
+            "1' and 1=1--",
+            "password::int",
+            "admin@example.com';",
+            "user'collate nocase--",
+            "') as cc FROM",
+            "' union select",
         ] {
             assert!(hit(a).is_some(), "{a}");
         }
@@ -145,6 +152,11 @@ mod tests {
             "Mozilla/5.0 (Windows NT 6.1; Win64; x64; rv:47.0) Gecko/20100101 Firefox/47.0",
             "address=999, rue d'Arlon",
             "mother or daughter",
+            "Die \"Union von Europa\"",
+            "order of the day",
+            "O'Brien; Smith",
+            "when ready then go",
+            "such as Paris from London",
         ] {
             assert!(hit(b).is_none(), "{b}: {:?}", hit(b));
         }
