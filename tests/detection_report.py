@@ -36,6 +36,7 @@ This section is kept verbatim when `make detection` regenerates the file._
 
 Z = 1.959963984540054  # two-sided 95 %
 LIST_CAP = 60
+NO_RULE = "(no rule id: probably a policy error, given the on-error decision)"
 
 WEB_FAMILIES = ("sqli", "xss", "rce", "lfi", "rfi", "php", "ssrf", "java")
 CATEGORY_ORDER = WEB_FAMILIES + (
@@ -157,7 +158,7 @@ def fired(verdict: dict | None) -> str:
         if p.get("decision") in FLAGGED:
             ids = p.get("ruleIds") or []
             tag = "" if p.get("decision") == verdict.get("decision") else f" ({p.get('decision')})"
-            parts.append(f"{p.get('name')}: {', '.join(ids) if ids else '(no rule id)'}{tag}")
+            parts.append(f"{p.get('name')}: {', '.join(ids) if ids else NO_RULE}{tag}")
     return "; ".join(parts) or "(no policy flagged)"
 
 
@@ -236,6 +237,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     rule_hits: dict[str, Counter] = defaultdict(Counter)  # "policy:rule" -> label counts
     policy_decisions: dict[str, Counter] = defaultdict(Counter)
     no_verdict: list[str] = []
+    no_rule: Counter = Counter()  # flags without a rule id, per label (policy errors, usually)
     seen: set[str] = set()
     duplicates: list[str] = []
     records = 0
@@ -266,6 +268,8 @@ def cmd_report(args: argparse.Namespace) -> int:
                 for p in v.get("policies", []):
                     policy_decisions[p.get("name", "?")][p.get("decision", "?")] += 1
                     if p.get("decision") in FLAGGED:
+                        if not p.get("ruleIds"):
+                            no_rule[label] += 1
                         for rule in p.get("ruleIds") or ["(no rule id)"]:
                             rule_hits[f"{p.get('name')}:{rule}"][label] += 1
 
@@ -378,12 +382,18 @@ def cmd_report(args: argparse.Namespace) -> int:
                         f"listed below)")
     if extra:
         problems.append(f"{len(extra)} verdict lines match no corpus record")
+    if no_rule:
+        problems.append(
+            f"{sum(no_rule.values())} policy decisions flagged a record without any rule id "
+            f"({no_rule['malicious']} on malicious, {no_rule['benign']} on benign records); the scan "
+            f"gives a failing policy its on-error decision, so these are most likely policy errors "
+            f"(e.g. the per-evaluation deadline on a loaded machine), not detections — see the scan line")
     if duplicates:
         problems.append(f"{len(duplicates)} duplicate corpus ids (joined to the same verdict): "
                         + ", ".join(f"`{d}`" for d in duplicates[:10]))
     if problems:
         w("")
-        w("**Join problems:** " + "; ".join(problems) + ".")
+        w("**Caveats:** " + "; ".join(problems) + ".")
     w("")
     w("## Summary")
     w("")
@@ -481,7 +491,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"\nCloudTrail technique-level recall: {rate(tech_detected, tech_total)}, "
               f"95 % CI {interval(tech_detected, tech_total)}")
     if problems:
-        print("\njoin problems: " + "; ".join(problems), file=sys.stderr)
+        print("\ncaveats: " + "; ".join(problems), file=sys.stderr)
     print(f"\ndetection: wrote {out_path}", file=sys.stderr)
     return 0
 

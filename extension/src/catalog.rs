@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, PolicyRef, PolicyTarget};
 use crate::engine::{
-    Decision, Engine, EngineBuilder, EngineError, Evaluation, InvocationInput, LoadedPolicy, Outcome, Phase, PolicySource,
+    Decision, Engine, EngineBuilder, EngineError, Evaluation, InvocationInput, LoadedPolicy,
+    Outcome, Phase, PolicySource,
 };
 
 /// Name of the manifest in a policy directory.
@@ -43,7 +44,10 @@ pub enum CatalogError {
 }
 
 fn config_err(var: &'static str, problem: impl Into<String>) -> CatalogError {
-    CatalogError::Config { var, problem: problem.into() }
+    CatalogError::Config {
+        var,
+        problem: problem.into(),
+    }
 }
 
 /// Read `manifest.json` of `dir`, if there is one.
@@ -52,11 +56,19 @@ pub fn read_manifest(dir: &Path) -> Result<Option<Vec<ManifestEntry>>, CatalogEr
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(config_err("GAVEL_POLICY_DIR", format!("cannot read {}: {e}", path.display()))),
+        Err(e) => {
+            return Err(config_err(
+                "GAVEL_POLICY_DIR",
+                format!("cannot read {}: {e}", path.display()),
+            ));
+        }
     };
-    serde_json::from_str(&text)
-        .map(Some)
-        .map_err(|e| config_err("GAVEL_POLICY_DIR", format!("{}: not a valid manifest: {e}", path.display())))
+    serde_json::from_str(&text).map(Some).map_err(|e| {
+        config_err(
+            "GAVEL_POLICY_DIR",
+            format!("{}: not a valid manifest: {e}", path.display()),
+        )
+    })
 }
 
 /// Policy names available in `dir` (manifest entries, else `*.wasm` files), sorted.
@@ -66,8 +78,12 @@ pub fn available(dir: &Path) -> Result<Vec<String>, CatalogError> {
         names.sort();
         return Ok(names);
     }
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| config_err("GAVEL_POLICY_DIR", format!("cannot list {}: {e}", dir.display())))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        config_err(
+            "GAVEL_POLICY_DIR",
+            format!("cannot list {}: {e}", dir.display()),
+        )
+    })?;
     let mut names: Vec<String> = entries
         .filter_map(|e| e.ok())
         .filter_map(|e| {
@@ -89,10 +105,16 @@ pub fn resolve(refs: Option<&[PolicyRef]>, dir: &Path) -> Result<Vec<PolicySourc
         None => {
             owned = available(dir)?
                 .into_iter()
-                .map(|name| PolicyRef { target: PolicyTarget::Name(name), pin: None })
+                .map(|name| PolicyRef {
+                    target: PolicyTarget::Name(name),
+                    pin: None,
+                })
                 .collect::<Vec<_>>();
             if owned.is_empty() {
-                return Err(config_err("GAVEL_POLICIES", format!("no policies found in {}", dir.display())));
+                return Err(config_err(
+                    "GAVEL_POLICIES",
+                    format!("no policies found in {}", dir.display()),
+                ));
             }
             &owned
         }
@@ -101,8 +123,11 @@ pub fn resolve(refs: Option<&[PolicyRef]>, dir: &Path) -> Result<Vec<PolicySourc
         .map(|r| match &r.target {
             PolicyTarget::Path(path) => Ok(PolicySource::from_file(path, r.pin.clone())?),
             PolicyTarget::Name(name) => {
-                let entry = manifest.as_ref().and_then(|m| m.iter().find(|e| &e.name == name));
-                let path = dir.join(entry.map_or_else(|| format!("{name}.wasm"), |e| e.file.clone()));
+                let entry = manifest
+                    .as_ref()
+                    .and_then(|m| m.iter().find(|e| &e.name == name));
+                let path =
+                    dir.join(entry.map_or_else(|| format!("{name}.wasm"), |e| e.file.clone()));
                 if !path.exists() {
                     let known = available(dir).map(|n| n.join(", ")).unwrap_or_default();
                     return Err(config_err(
@@ -138,7 +163,12 @@ impl PolicySet {
             .build()
             .map_err(|e| config_err("GAVEL_POLICY_TIMEOUT_MS", e.to_string()))?;
         let sources = resolve(config.policies.as_deref(), &config.policy_dir)?;
-        Self::load(engine, sources, |name| config.settings_for(name).to_string(), config.on_policy_error)
+        Self::load(
+            engine,
+            sources,
+            |name| config.settings_for(name).to_string(),
+            config.on_policy_error,
+        )
     }
 
     /// Load `sources` on `engine`; settings are looked up by each policy's own name.
@@ -151,12 +181,22 @@ impl PolicySet {
         let mut policies = Vec::with_capacity(sources.len());
         for source in sources {
             let policy = engine.load_with(source, &settings_for)?;
-            if policies.iter().any(|p: &LoadedPolicy| p.name == policy.name) {
-                return Err(config_err("GAVEL_POLICIES", format!("policy `{}` is listed twice", policy.name)));
+            if policies
+                .iter()
+                .any(|p: &LoadedPolicy| p.name == policy.name)
+            {
+                return Err(config_err(
+                    "GAVEL_POLICIES",
+                    format!("policy `{}` is listed twice", policy.name),
+                ));
             }
             policies.push(policy);
         }
-        Ok(Self { engine, policies, on_error })
+        Ok(Self {
+            engine,
+            policies,
+            on_error,
+        })
     }
 
     /// Whether any policy wants `phase`.
@@ -200,7 +240,11 @@ pub fn search_dirs() -> Vec<PathBuf> {
 pub fn find(policy: &str) -> Result<PathBuf, String> {
     let as_path = Path::new(policy);
     if policy.ends_with(".wasm") || policy.contains('/') {
-        return if as_path.exists() { Ok(as_path.to_path_buf()) } else { Err(format!("{policy}: no such file")) };
+        return if as_path.exists() {
+            Ok(as_path.to_path_buf())
+        } else {
+            Err(format!("{policy}: no such file"))
+        };
     }
     let dirs = search_dirs();
     dirs.iter()
@@ -208,6 +252,9 @@ pub fn find(policy: &str) -> Result<PathBuf, String> {
         .find(|p| p.exists())
         .ok_or_else(|| {
             let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
-            format!("policy `{policy}` not found (looked in {}; build with `make policies`)", looked.join(", "))
+            format!(
+                "policy `{policy}` not found (looked in {}; build with `make policies`)",
+                looked.join(", ")
+            )
         })
 }

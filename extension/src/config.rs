@@ -157,7 +157,10 @@ pub struct ConfigError {
 }
 
 fn err(var: &str, problem: impl Into<String>) -> ConfigError {
-    ConfigError { var: var.to_string(), problem: problem.into() }
+    ConfigError {
+        var: var.to_string(),
+        problem: problem.into(),
+    }
 }
 
 /// Settings variable suffix for a policy name: upper-case, `-` → `_`.
@@ -172,7 +175,9 @@ impl Config {
     }
 
     /// Parse from a variable map (tests pass their own).
-    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
         let vars: BTreeMap<String, String> = vars.into_iter().collect();
         let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
         let mut config = Config::default();
@@ -181,7 +186,9 @@ impl Config {
             config.policies = Some(parse_policies(v)?);
         }
         for (name, value) in vars.range("GAVEL_SETTINGS_".to_string()..) {
-            let Some(suffix) = name.strip_prefix("GAVEL_SETTINGS_") else { break };
+            let Some(suffix) = name.strip_prefix("GAVEL_SETTINGS_") else {
+                break;
+            };
             if let Err(e) = serde_json::from_str::<serde_json::Value>(value) {
                 return Err(err(name, format!("not valid JSON: {e}")));
             }
@@ -191,12 +198,21 @@ impl Config {
             config.mode = match v {
                 "monitor" => Mode::Monitor,
                 "enforce" => Mode::Enforce,
-                other => return Err(err("GAVEL_MODE", format!("`{other}` is not `monitor` or `enforce`"))),
+                other => {
+                    return Err(err(
+                        "GAVEL_MODE",
+                        format!("`{other}` is not `monitor` or `enforce`"),
+                    ));
+                }
             };
         }
         if let Some(v) = get("GAVEL_ON_POLICY_ERROR") {
-            config.on_policy_error = parse_decision(v)
-                .ok_or_else(|| err("GAVEL_ON_POLICY_ERROR", format!("`{v}` is not `allow`, `alert` or `deny`")))?;
+            config.on_policy_error = parse_decision(v).ok_or_else(|| {
+                err(
+                    "GAVEL_ON_POLICY_ERROR",
+                    format!("`{v}` is not `allow`, `alert` or `deny`"),
+                )
+            })?;
         }
         for (var, slot) in [
             ("GAVEL_DESTINATION_ON_DENY", &mut config.routes.deny),
@@ -213,7 +229,10 @@ impl Config {
                 "truncated" => PayloadMode::Truncated,
                 "digest" => PayloadMode::Digest,
                 other => {
-                    return Err(err("GAVEL_PAYLOADS", format!("`{other}` is not `full`, `truncated` or `digest`")));
+                    return Err(err(
+                        "GAVEL_PAYLOADS",
+                        format!("`{other}` is not `full`, `truncated` or `digest`"),
+                    ));
                 }
             };
         }
@@ -227,7 +246,12 @@ impl Config {
             config.delivery_budget_ms = parse_number("GAVEL_DELIVERY_BUDGET_MS", v, 0, 60_000)?;
         }
         if let Some(v) = get("GAVEL_TRUSTED_KEYS") {
-            config.trusted_keys = v.split(',').map(str::trim).filter(|k| !k.is_empty()).map(String::from).collect();
+            config.trusted_keys = v
+                .split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(String::from)
+                .collect();
         }
         if let Some(v) = get("GAVEL_LOG") {
             config.log = v.to_string();
@@ -241,19 +265,27 @@ impl Config {
         if let Some(v) = get("GAVEL_TELEMETRY_PORT") {
             config.telemetry_port = parse_number("GAVEL_TELEMETRY_PORT", v, 1, 65535)? as u16;
         }
-        config.upstream = get("GAVEL_RUNTIME_API_UPSTREAM").or_else(|| get("AWS_LAMBDA_RUNTIME_API")).map(String::from);
+        config.upstream = get("GAVEL_RUNTIME_API_UPSTREAM")
+            .or_else(|| get("AWS_LAMBDA_RUNTIME_API"))
+            .map(String::from);
         if let Some(up) = &config.upstream
             && up.parse::<SocketAddr>().is_err()
             && !up.contains(':')
         {
-            return Err(err("AWS_LAMBDA_RUNTIME_API", format!("`{up}` is not a host:port")));
+            return Err(err(
+                "AWS_LAMBDA_RUNTIME_API",
+                format!("`{up}` is not a host:port"),
+            ));
         }
         Ok(config)
     }
 
     /// The settings JSON for a policy (`{}` when none were given).
     pub fn settings_for(&self, policy_name: &str) -> &str {
-        self.settings.get(&settings_key(policy_name)).map(String::as_str).unwrap_or("{}")
+        self.settings
+            .get(&settings_key(policy_name))
+            .map(String::as_str)
+            .unwrap_or("{}")
     }
 }
 
@@ -268,7 +300,9 @@ pub fn parse_decision(v: &str) -> Option<Decision> {
 }
 
 fn parse_number(var: &str, v: &str, min: u64, max: u64) -> Result<u64, ConfigError> {
-    let n: u64 = v.parse().map_err(|_| err(var, format!("`{v}` is not a whole number")))?;
+    let n: u64 = v
+        .parse()
+        .map_err(|_| err(var, format!("`{v}` is not a whole number")))?;
     if !(min..=max).contains(&n) {
         return Err(err(var, format!("{n} is outside {min}..={max}")));
     }
@@ -288,27 +322,40 @@ pub fn parse_policies(v: &str) -> Result<Vec<PolicyRef>, ConfigError> {
                 (t, Some(hex.to_ascii_lowercase()))
             }
             None if item.contains('@') => {
-                return Err(err(var, format!("`{item}`: pins are written `<policy>@sha256:<64 hex>`")));
+                return Err(err(
+                    var,
+                    format!("`{item}`: pins are written `<policy>@sha256:<64 hex>`"),
+                ));
             }
             None => (item, None),
         };
         let target = if target.starts_with('/') {
             PolicyTarget::Path(PathBuf::from(target))
         } else if target.contains('/') || target.is_empty() {
-            return Err(err(var, format!("`{target}`: use a policy name or an absolute path")));
+            return Err(err(
+                var,
+                format!("`{target}`: use a policy name or an absolute path"),
+            ));
         } else {
             PolicyTarget::Name(target.to_string())
         };
         out.push(PolicyRef { target, pin });
     }
     if out.is_empty() {
-        return Err(err(var, "empty list (unset it to load every shipped policy)"));
+        return Err(err(
+            var,
+            "empty list (unset it to load every shipped policy)",
+        ));
     }
     Ok(out)
 }
 
 fn parse_destinations(v: &str) -> Result<Vec<DestinationSpec>, DestinationError> {
-    v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(DestinationSpec::parse).collect()
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(DestinationSpec::parse)
+        .collect()
 }
 
 #[cfg(test)]
@@ -327,15 +374,28 @@ mod tests {
         assert_eq!(c.on_policy_error, Decision::Alert);
         assert_eq!(c.routes.deny, vec![DestinationSpec::Stdout]);
         assert!(c.routes.allow.is_empty());
-        assert_eq!((c.timeout_ms, c.memory_mb, c.payloads), (50, 64, PayloadMode::Truncated));
+        assert_eq!(
+            (c.timeout_ms, c.memory_mb, c.payloads),
+            (50, 64, PayloadMode::Truncated)
+        );
     }
 
     #[test]
     fn policies_with_pins_and_paths() {
         let pin = "A".repeat(64);
-        let c = parse(&[("GAVEL_POLICIES", &format!("malicious-content, /opt/x/p.wasm@sha256:{pin}"))]).unwrap();
+        let c = parse(&[(
+            "GAVEL_POLICIES",
+            &format!("malicious-content, /opt/x/p.wasm@sha256:{pin}"),
+        )])
+        .unwrap();
         let p = c.policies.unwrap();
-        assert_eq!(p[0], PolicyRef { target: PolicyTarget::Name("malicious-content".into()), pin: None });
+        assert_eq!(
+            p[0],
+            PolicyRef {
+                target: PolicyTarget::Name("malicious-content".into()),
+                pin: None
+            }
+        );
         assert_eq!(p[1].target, PolicyTarget::Path("/opt/x/p.wasm".into()));
         assert_eq!(p[1].pin.as_deref(), Some("a".repeat(64).as_str()));
         for bad in ["x@sha256:abc", "x@v1", "rel/path.wasm", ","] {
@@ -356,10 +416,21 @@ mod tests {
 
     #[test]
     fn mode_error_decision_and_payloads() {
-        let c = parse(&[("GAVEL_MODE", "enforce"), ("GAVEL_ON_POLICY_ERROR", "deny"), ("GAVEL_PAYLOADS", "digest")])
-            .unwrap();
-        assert_eq!((c.mode, c.on_policy_error, c.payloads), (Mode::Enforce, Decision::Deny, PayloadMode::Digest));
-        for (var, bad) in [("GAVEL_MODE", "block"), ("GAVEL_ON_POLICY_ERROR", "maybe"), ("GAVEL_PAYLOADS", "some")] {
+        let c = parse(&[
+            ("GAVEL_MODE", "enforce"),
+            ("GAVEL_ON_POLICY_ERROR", "deny"),
+            ("GAVEL_PAYLOADS", "digest"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.mode, c.on_policy_error, c.payloads),
+            (Mode::Enforce, Decision::Deny, PayloadMode::Digest)
+        );
+        for (var, bad) in [
+            ("GAVEL_MODE", "block"),
+            ("GAVEL_ON_POLICY_ERROR", "maybe"),
+            ("GAVEL_PAYLOADS", "some"),
+        ] {
             let e = parse(&[(var, bad)]).unwrap_err();
             assert_eq!(e.var, var);
             assert!(e.problem.contains(bad));
@@ -370,31 +441,47 @@ mod tests {
     fn destinations_per_decision() {
         let c = parse(&[
             ("GAVEL_DESTINATION_ON_ALLOW", "file:/tmp/a.jsonl, stdout"),
-            ("GAVEL_DESTINATION_ON_DENY", "arn:aws:sqs:us-east-1:123456789012:q"),
+            (
+                "GAVEL_DESTINATION_ON_DENY",
+                "arn:aws:sqs:us-east-1:123456789012:q",
+            ),
             ("GAVEL_DESTINATION_ON_ALERT", ""),
         ])
         .unwrap();
         assert_eq!(c.routes.allow.len(), 2);
         assert_eq!(c.routes.deny.len(), 1);
-        assert!(c.routes.alert.is_empty(), "an empty value turns a route off");
+        assert!(
+            c.routes.alert.is_empty(),
+            "an empty value turns a route off"
+        );
         let e = parse(&[("GAVEL_DESTINATION_ON_DENY", "mailto:me")]).unwrap_err();
         assert_eq!(e.var, "GAVEL_DESTINATION_ON_DENY");
     }
 
     #[test]
     fn numbers_are_bounded() {
-        let c = parse(&[("GAVEL_POLICY_TIMEOUT_MS", "20"), ("GAVEL_POLICY_MEMORY_MB", "16")]).unwrap();
+        let c = parse(&[
+            ("GAVEL_POLICY_TIMEOUT_MS", "20"),
+            ("GAVEL_POLICY_MEMORY_MB", "16"),
+        ])
+        .unwrap();
         assert_eq!((c.timeout_ms, c.memory_mb), (20, 16));
-        for (var, bad) in [("GAVEL_POLICY_TIMEOUT_MS", "0"), ("GAVEL_POLICY_MEMORY_MB", "lots"), ("GAVEL_PROXY_PORT", "70000")]
-        {
+        for (var, bad) in [
+            ("GAVEL_POLICY_TIMEOUT_MS", "0"),
+            ("GAVEL_POLICY_MEMORY_MB", "lots"),
+            ("GAVEL_PROXY_PORT", "70000"),
+        ] {
             assert_eq!(parse(&[(var, bad)]).unwrap_err().var, var);
         }
     }
 
     #[test]
     fn upstream_prefers_the_explicit_variable() {
-        let c = parse(&[("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"), ("GAVEL_RUNTIME_API_UPSTREAM", "127.0.0.1:9100")])
-            .unwrap();
+        let c = parse(&[
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+            ("GAVEL_RUNTIME_API_UPSTREAM", "127.0.0.1:9100"),
+        ])
+        .unwrap();
         assert_eq!(c.upstream.as_deref(), Some("127.0.0.1:9100"));
     }
 

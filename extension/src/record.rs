@@ -59,7 +59,10 @@ pub struct RecordInput<'a> {
 pub fn build(input: &RecordInput<'_>) -> Value {
     let mut record = Map::new();
     record.insert("version".into(), json!("1.0"));
-    record.insert("timestamp".into(), json!(humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()));
+    record.insert(
+        "timestamp".into(),
+        json!(humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()),
+    );
     record.insert(
         "requestContext".into(),
         json!({
@@ -87,7 +90,12 @@ pub fn build(input: &RecordInput<'_>) -> Value {
 }
 
 /// `<prefix>Payload`, `<prefix>PayloadSha256`, and when needed `…Encoding` / `…Truncated`.
-fn put_payload(record: &mut Map<String, Value>, prefix: &str, bytes: Option<&[u8]>, mode: PayloadMode) {
+fn put_payload(
+    record: &mut Map<String, Value>,
+    prefix: &str,
+    bytes: Option<&[u8]>,
+    mode: PayloadMode,
+) {
     let key = format!("{prefix}Payload");
     let Some(bytes) = bytes else {
         record.insert(key, Value::Null);
@@ -125,10 +133,16 @@ fn embed(bytes: &[u8], limit: usize) -> (Value, Option<&'static str>, bool) {
     match std::str::from_utf8(cut) {
         Ok(text) => (json!(text), None, truncated),
         // A cut in the middle of a UTF-8 sequence is still text: back up to the boundary.
-        Err(e) if e.error_len().is_none() && e.valid_up_to() + 4 > cut.len() => {
-            (json!(std::str::from_utf8(&cut[..e.valid_up_to()]).unwrap_or_default()), None, truncated)
-        }
-        Err(_) => (json!(base64::engine::general_purpose::STANDARD.encode(cut)), Some("base64"), truncated),
+        Err(e) if e.error_len().is_none() && e.valid_up_to() + 4 > cut.len() => (
+            json!(std::str::from_utf8(&cut[..e.valid_up_to()]).unwrap_or_default()),
+            None,
+            truncated,
+        ),
+        Err(_) => (
+            json!(base64::engine::general_purpose::STANDARD.encode(cut)),
+            Some("base64"),
+            truncated,
+        ),
     }
 }
 
@@ -167,7 +181,11 @@ mod tests {
     #[test]
     fn large_and_binary_payloads_are_cut_and_marked() {
         let big = format!("\"{}\"", "x".repeat(100_000));
-        let r = record(big.as_bytes(), Some(&[0xff, 0x00, 0x01]), PayloadMode::Truncated);
+        let r = record(
+            big.as_bytes(),
+            Some(&[0xff, 0x00, 0x01]),
+            PayloadMode::Truncated,
+        );
         assert_eq!(r["requestPayload"].as_str().unwrap().len(), TRUNCATE_AT);
         assert_eq!(r["requestPayloadTruncated"], json!(true));
         assert_eq!(r["requestPayloadSha256"], json!(sha256_hex(big.as_bytes())));

@@ -17,7 +17,10 @@ pub fn rank(d: Decision) -> u8 {
 
 /// The strongest of `decisions` (`allow` when empty).
 pub fn strongest(decisions: impl IntoIterator<Item = Decision>) -> Decision {
-    decisions.into_iter().max_by_key(|d| rank(*d)).unwrap_or(Decision::Allow)
+    decisions
+        .into_iter()
+        .max_by_key(|d| rank(*d))
+        .unwrap_or(Decision::Allow)
 }
 
 /// Lower-case name of a decision.
@@ -64,7 +67,12 @@ pub struct Verdict {
 impl Verdict {
     /// Combine outcomes.
     pub fn new(mode: Mode, policies: Vec<Outcome>, enforced: bool) -> Self {
-        Self { decision: strongest(policies.iter().map(|o| o.decision)), mode, enforced, policies }
+        Self {
+            decision: strongest(policies.iter().map(|o| o.decision)),
+            mode,
+            enforced,
+            policies,
+        }
     }
 
     /// The highest severity of any finding, for message attributes and routing.
@@ -114,7 +122,13 @@ mod tests {
     #[test]
     fn strongest_decision_wins() {
         assert_eq!(strongest([]), Decision::Allow);
-        assert_eq!(strongest([Decision::Alert, Decision::Allow]), Decision::Alert);
-        assert_eq!(strongest([Decision::Alert, Decision::Deny, Decision::Allow]), Decision::Deny);
+        assert_eq!(
+            strongest([Decision::Alert, Decision::Allow]),
+            Decision::Alert
+        );
+        assert_eq!(
+            strongest([Decision::Alert, Decision::Deny, Decision::Allow]),
+            Decision::Deny
+        );
     }
 }

@@ -9,7 +9,9 @@ use serde_json::json;
 
 use crate::catalog::{ManifestEntry, find};
 use crate::config::Mode;
-use crate::engine::{Decision, Engine, EngineBuilder, Evaluation, InvocationInput, LoadedPolicy, Phase, PolicySource};
+use crate::engine::{
+    Decision, Engine, EngineBuilder, Evaluation, InvocationInput, LoadedPolicy, Phase, PolicySource,
+};
 use crate::verdict::{Verdict, phase_str};
 
 /// `gavel policy` subcommands.
@@ -72,22 +74,44 @@ pub enum PolicyCommand {
 /// Run a `gavel policy` subcommand.
 pub fn run(cmd: PolicyCommand) -> Result<i32> {
     match cmd {
-        PolicyCommand::Test { policy, event, response, settings, timeout_ms } => {
+        PolicyCommand::Test {
+            policy,
+            event,
+            response,
+            settings,
+            timeout_ms,
+        } => {
             let (loaded, engine) = load(&policy, &settings, timeout_ms)?;
             let input = read_input(&event, response.as_ref())?;
             let outcomes = phases(&loaded, response.is_some())
                 .into_iter()
-                .map(|phase| engine.evaluate(&loaded, &mut Evaluation::new(input.clone(), phase), Decision::Alert))
+                .map(|phase| {
+                    engine.evaluate(
+                        &loaded,
+                        &mut Evaluation::new(input.clone(), phase),
+                        Decision::Alert,
+                    )
+                })
                 .collect();
             let verdict = Verdict::new(Mode::Monitor, outcomes, false);
             println!("{}", serde_json::to_string_pretty(&verdict.to_json())?);
             Ok(0)
         }
-        PolicyCommand::Bench { policy, event, response, settings, seconds, json } => {
+        PolicyCommand::Bench {
+            policy,
+            event,
+            response,
+            settings,
+            seconds,
+            json,
+        } => {
             // A generous deadline: the bench measures the policy, not the sandbox's limit.
             let (loaded, engine) = load(&policy, &settings, 10_000)?;
             let input = read_input(&event, response.as_ref())?;
-            let phase = phases(&loaded, response.is_some()).last().copied().unwrap_or(Phase::Request);
+            let phase = phases(&loaded, response.is_some())
+                .last()
+                .copied()
+                .unwrap_or(Phase::Request);
             bench(&loaded, &engine, input, phase, seconds, json)
         }
         PolicyCommand::Manifest { dir } => {
@@ -101,8 +125,16 @@ pub fn run(cmd: PolicyCommand) -> Result<i32> {
             let mut entries = Vec::new();
             for path in files {
                 let loaded = engine.load(PolicySource::from_file(&path, None)?, "{}")?;
-                let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-                entries.push(ManifestEntry { name: loaded.name, version: loaded.version, sha256: loaded.sha256, file });
+                let file = path
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                entries.push(ManifestEntry {
+                    name: loaded.name,
+                    version: loaded.version,
+                    sha256: loaded.sha256,
+                    file,
+                });
             }
             println!("{}", serde_json::to_string_pretty(&entries)?);
             Ok(0)
@@ -117,8 +149,15 @@ pub fn run(cmd: PolicyCommand) -> Result<i32> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&info)?);
             } else {
-                println!("name:    {}\nversion: {}\nsha256:  {}", loaded.name, loaded.version, loaded.sha256);
-                println!("phases:  {}\nexports: {}", phases.join(", "), loaded.exports.join(", "));
+                println!(
+                    "name:    {}\nversion: {}\nsha256:  {}",
+                    loaded.name, loaded.version, loaded.sha256
+                );
+                println!(
+                    "phases:  {}\nexports: {}",
+                    phases.join(", "),
+                    loaded.exports.join(", ")
+                );
                 println!("imports: none (gavel grants no imports)");
             }
             Ok(0)
@@ -134,9 +173,12 @@ fn load(policy: &str, settings: &str, timeout_ms: u64) -> Result<(LoadedPolicy, 
 }
 
 fn read_input(event: &PathBuf, response: Option<&PathBuf>) -> Result<InvocationInput> {
-    let event = std::fs::read(event).with_context(|| format!("cannot read --event {}", event.display()))?;
+    let event =
+        std::fs::read(event).with_context(|| format!("cannot read --event {}", event.display()))?;
     let result = response
-        .map(|r| std::fs::read(r).with_context(|| format!("cannot read --response {}", r.display())))
+        .map(|r| {
+            std::fs::read(r).with_context(|| format!("cannot read --response {}", r.display()))
+        })
         .transpose()?;
     Ok(InvocationInput {
         request_id: "00000000-0000-4000-8000-000000000000".into(),
@@ -160,7 +202,14 @@ fn phases(policy: &LoadedPolicy, have_result: bool) -> Vec<Phase> {
     out
 }
 
-fn bench(policy: &LoadedPolicy, engine: &Engine, input: InvocationInput, phase: Phase, seconds: f64, json: bool) -> Result<i32> {
+fn bench(
+    policy: &LoadedPolicy,
+    engine: &Engine,
+    input: InvocationInput,
+    phase: Phase,
+    seconds: f64,
+    json: bool,
+) -> Result<i32> {
     let bytes = input.event.len() + input.result.as_ref().map_or(0, Vec::len);
     let mut evaluation = Evaluation::new(input, phase);
     // Warm up: first instantiation faults in the pool slot and code pages.
@@ -188,10 +237,29 @@ fn bench(policy: &LoadedPolicy, engine: &Engine, input: InvocationInput, phase: 
                    "evalsPerSec": evals_per_s, "mbPerSec": mb_per_s, "p50Us": pct(0.5), "p99Us": pct(0.99), "errors": errors})
         );
     } else {
-        println!("policy {} ({} phase), {} byte input", policy.name, phase_str(phase), bytes);
-        println!("  {} evaluations in {:.2} s: {:.0} evaluations/s, {:.1} MB/s", samples.len(), total, evals_per_s, mb_per_s);
-        println!("  latency p50 {:.1} µs, p99 {:.1} µs{}", pct(0.5), pct(0.99),
-            if errors > 0 { format!(", {errors} evaluations failed") } else { String::new() });
+        println!(
+            "policy {} ({} phase), {} byte input",
+            policy.name,
+            phase_str(phase),
+            bytes
+        );
+        println!(
+            "  {} evaluations in {:.2} s: {:.0} evaluations/s, {:.1} MB/s",
+            samples.len(),
+            total,
+            evals_per_s,
+            mb_per_s
+        );
+        println!(
+            "  latency p50 {:.1} µs, p99 {:.1} µs{}",
+            pct(0.5),
+            pct(0.99),
+            if errors > 0 {
+                format!(", {errors} evaluations failed")
+            } else {
+                String::new()
+            }
+        );
     }
     Ok(0)
 }

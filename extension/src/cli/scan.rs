@@ -37,7 +37,12 @@ pub struct ScanArgs {
 pub fn run(args: ScanArgs) -> Result<i32> {
     let settings = read_settings(args.settings_file.as_ref())?;
     let names: Vec<String> = match &args.policies {
-        Some(list) => list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
         None => default_policies()?,
     };
     let mut sources = Vec::new();
@@ -49,7 +54,11 @@ pub fn run(args: ScanArgs) -> Result<i32> {
     let set = PolicySet::load(
         engine,
         sources,
-        |name| settings.get(name).map_or_else(|| "{}".to_string(), Value::to_string),
+        |name| {
+            settings
+                .get(name)
+                .map_or_else(|| "{}".to_string(), Value::to_string)
+        },
         crate::engine::Decision::Alert,
     )?;
 
@@ -63,22 +72,26 @@ pub fn run(args: ScanArgs) -> Result<i32> {
         let reader: Box<dyn BufRead> = if file == "-" {
             Box::new(BufReader::new(std::io::stdin()))
         } else {
-            Box::new(BufReader::new(std::fs::File::open(file).with_context(|| format!("cannot open {file}"))?))
+            Box::new(BufReader::new(
+                std::fs::File::open(file).with_context(|| format!("cannot open {file}"))?,
+            ))
         };
         for (n, line) in reader.lines().enumerate() {
             let line = line.with_context(|| format!("{file}: cannot read line {}", n + 1))?;
             if line.trim().is_empty() {
                 continue;
             }
-            let record: Value =
-                serde_json::from_str(&line).with_context(|| format!("{file}:{}: not a JSON object", n + 1))?;
+            let record: Value = serde_json::from_str(&line)
+                .with_context(|| format!("{file}:{}: not a JSON object", n + 1))?;
             let (verdict, policy_errors) = judge(&set, &record)?;
             errors += policy_errors;
-            *counts.entry(verdict["decision"].as_str().map_or("allow", decision_name)).or_default() += 1;
+            *counts
+                .entry(verdict["decision"].as_str().map_or("allow", decision_name))
+                .or_default() += 1;
             serde_json::to_writer(&mut out, &verdict)?;
             out.write_all(b"\n")?;
             total += 1;
-            if progress && total % 250 == 0 {
+            if progress && total.is_multiple_of(250) {
                 eprint!("\rgavel scan: {total} records…");
             }
         }
@@ -91,9 +104,17 @@ pub fn run(args: ScanArgs) -> Result<i32> {
     eprintln!(
         "gavel scan: {total} records in {:.1} s with {} ({}){}",
         started.elapsed().as_secs_f64(),
-        set.policies.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "),
+        set.policies
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
         summary.join(", "),
-        if errors > 0 { format!(", {errors} policy errors") } else { String::new() }
+        if errors > 0 {
+            format!(", {errors} policy errors")
+        } else {
+            String::new()
+        }
     );
     Ok(0)
 }
@@ -119,10 +140,17 @@ fn default_policies() -> Result<Vec<String>> {
 }
 
 fn read_settings(path: Option<&PathBuf>) -> Result<BTreeMap<String, Value>> {
-    let Some(path) = path else { return Ok(BTreeMap::new()) };
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read --settings-file {}", path.display()))?;
-    serde_json::from_str(&text)
-        .with_context(|| format!("--settings-file {}: expected a JSON object keyed by policy name", path.display()))
+    let Some(path) = path else {
+        return Ok(BTreeMap::new());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read --settings-file {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "--settings-file {}: expected a JSON object keyed by policy name",
+            path.display()
+        )
+    })
 }
 
 /// One output line for one corpus record, and how many policy errors it had.
@@ -162,5 +190,8 @@ fn judge(set: &PolicySet, record: &Value) -> Result<(Value, usize)> {
             json!({"name": name, "decision": decision_str(strongest(decisions)), "ruleIds": ids})
         })
         .collect();
-    Ok((json!({"id": id, "decision": decision_str(decision), "policies": policies}), errors))
+    Ok((
+        json!({"id": id, "decision": decision_str(decision), "policies": policies}),
+        errors,
+    ))
 }

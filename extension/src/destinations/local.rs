@@ -16,9 +16,15 @@ impl Destination for StdoutSink {
     fn deliver(&self, records: &[String]) -> Result<(), DeliveryError> {
         let mut out = std::io::stdout().lock();
         for record in records {
-            writeln!(out, "{record}").map_err(|e| DeliveryError { destination: self.label(), message: e.to_string() })?;
+            writeln!(out, "{record}").map_err(|e| DeliveryError {
+                destination: self.label(),
+                message: e.to_string(),
+            })?;
         }
-        out.flush().map_err(|e| DeliveryError { destination: self.label(), message: e.to_string() })
+        out.flush().map_err(|e| DeliveryError {
+            destination: self.label(),
+            message: e.to_string(),
+        })
     }
 }
 
@@ -40,14 +46,21 @@ impl Destination for FileSink {
     }
 
     fn deliver(&self, records: &[String]) -> Result<(), DeliveryError> {
-        let fail = |e: std::io::Error| DeliveryError { destination: self.label(), message: e.to_string() };
+        let fail = |e: std::io::Error| DeliveryError {
+            destination: self.label(),
+            message: e.to_string(),
+        };
         // One write of whole lines, so concurrent readers never see half a record.
         let mut buf = String::with_capacity(records.iter().map(|r| r.len() + 1).sum());
         for record in records {
             buf.push_str(record);
             buf.push('\n');
         }
-        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&self.path).map_err(fail)?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(fail)?;
         file.write_all(buf.as_bytes()).map_err(fail)
     }
 }

@@ -50,25 +50,38 @@ pub struct DestinationError {
 impl DestinationSpec {
     /// Parse one destination; the error says what form was expected.
     pub fn parse(value: &str) -> Result<Self, DestinationError> {
-        let fail = |problem: &str| DestinationError { value: value.to_string(), problem: problem.to_string() };
+        let fail = |problem: &str| DestinationError {
+            value: value.to_string(),
+            problem: problem.to_string(),
+        };
         if value == "stdout" {
             return Ok(Self::Stdout);
         }
         if let Some(path) = value.strip_prefix("file:") {
             if !path.starts_with('/') {
-                return Err(fail("file destinations need an absolute path: file:/tmp/verdicts.jsonl"));
+                return Err(fail(
+                    "file destinations need an absolute path: file:/tmp/verdicts.jsonl",
+                ));
             }
             return Ok(Self::File(PathBuf::from(path)));
         }
         if !value.starts_with("arn:") {
-            return Err(fail("expected stdout, file:<absolute path>, or an SNS/SQS/Lambda/EventBridge ARN"));
+            return Err(fail(
+                "expected stdout, file:<absolute path>, or an SNS/SQS/Lambda/EventBridge ARN",
+            ));
         }
         let parts: Vec<&str> = value.splitn(6, ':').collect();
         let [_, partition, service, region, account, resource] = parts.as_slice() else {
             return Err(fail("an ARN has six `:`-separated parts"));
         };
-        if partition.is_empty() || region.is_empty() || account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(fail("ARN needs a partition, a region and a 12-digit account"));
+        if partition.is_empty()
+            || region.is_empty()
+            || account.len() != 12
+            || !account.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(fail(
+                "ARN needs a partition, a region and a 12-digit account",
+            ));
         }
         let arn = |name: &str| Arn {
             arn: value.to_string(),
@@ -81,15 +94,23 @@ impl DestinationSpec {
             "sns" if valid_name(resource) => Ok(Self::Sns(arn(resource))),
             "sqs" if valid_name(resource) => Ok(Self::Sqs(arn(resource))),
             "lambda" => match resource.strip_prefix("function:") {
-                Some(name) if !name.is_empty() && !name.contains('/') => Ok(Self::Lambda(arn(name))),
-                _ => Err(fail("Lambda destinations look like arn:aws:lambda:<region>:<account>:function:<name>")),
+                Some(name) if !name.is_empty() && !name.contains('/') => {
+                    Ok(Self::Lambda(arn(name)))
+                }
+                _ => Err(fail(
+                    "Lambda destinations look like arn:aws:lambda:<region>:<account>:function:<name>",
+                )),
             },
             "events" => match resource.strip_prefix("event-bus/") {
                 Some(name) if valid_name(name) => Ok(Self::EventBridge(arn(name))),
-                _ => Err(fail("EventBridge destinations look like arn:aws:events:<region>:<account>:event-bus/<name>")),
+                _ => Err(fail(
+                    "EventBridge destinations look like arn:aws:events:<region>:<account>:event-bus/<name>",
+                )),
             },
             "sns" | "sqs" => Err(fail("the topic or queue name is missing or malformed")),
-            other => Err(fail(&format!("service `{other}` is not a destination (sns, sqs, lambda, events)"))),
+            other => Err(fail(&format!(
+                "service `{other}` is not a destination (sns, sqs, lambda, events)"
+            ))),
         }
     }
 
@@ -140,13 +161,23 @@ mod tests {
 
     #[test]
     fn parses_every_kind() {
-        assert_eq!(DestinationSpec::parse("stdout").unwrap(), DestinationSpec::Stdout);
-        assert_eq!(DestinationSpec::parse("file:/tmp/v.jsonl").unwrap(), DestinationSpec::File("/tmp/v.jsonl".into()));
-        let DestinationSpec::Sqs(a) = DestinationSpec::parse("arn:aws:sqs:eu-west-1:123456789012:verdicts").unwrap()
+        assert_eq!(
+            DestinationSpec::parse("stdout").unwrap(),
+            DestinationSpec::Stdout
+        );
+        assert_eq!(
+            DestinationSpec::parse("file:/tmp/v.jsonl").unwrap(),
+            DestinationSpec::File("/tmp/v.jsonl".into())
+        );
+        let DestinationSpec::Sqs(a) =
+            DestinationSpec::parse("arn:aws:sqs:eu-west-1:123456789012:verdicts").unwrap()
         else {
             panic!()
         };
-        assert_eq!((a.region.as_str(), a.account.as_str(), a.name.as_str()), ("eu-west-1", "123456789012", "verdicts"));
+        assert_eq!(
+            (a.region.as_str(), a.account.as_str(), a.name.as_str()),
+            ("eu-west-1", "123456789012", "verdicts")
+        );
         assert!(matches!(
             DestinationSpec::parse("arn:aws:sns:us-east-1:123456789012:t.fifo"),
             Ok(DestinationSpec::Sns(_))

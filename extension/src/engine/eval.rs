@@ -35,14 +35,28 @@ struct MemoryCapExceeded {
 }
 
 impl ResourceLimiter for HostState {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.memory_cap {
-            return Err(MemoryCapExceeded { cap_mb: self.memory_cap >> 20, asked_mb: desired.div_ceil(1 << 20) }.into());
+            return Err(MemoryCapExceeded {
+                cap_mb: self.memory_cap >> 20,
+                asked_mb: desired.div_ceil(1 << 20),
+            }
+            .into());
         }
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 }
@@ -136,7 +150,12 @@ impl Evaluation {
 impl Engine {
     /// Evaluate `policy` on `evaluation`. Never panics and never fails: a faulting policy gives
     /// an outcome with `error` set and the decision `on_error`.
-    pub fn evaluate(&self, policy: &LoadedPolicy, evaluation: &mut Evaluation, on_error: Decision) -> Outcome {
+    pub fn evaluate(
+        &self,
+        policy: &LoadedPolicy,
+        evaluation: &mut Evaluation,
+        on_error: Decision,
+    ) -> Outcome {
         let started = Instant::now();
         evaluation.inv.settings = policy.settings.clone();
         let result = self.call(policy, &evaluation.inv);
@@ -155,7 +174,11 @@ impl Engine {
         match result.and_then(check_bounds) {
             Ok(verdict) => {
                 outcome.decision = verdict.decision;
-                outcome.findings = verdict.findings.into_iter().map(OutcomeFinding::from).collect();
+                outcome.findings = verdict
+                    .findings
+                    .into_iter()
+                    .map(OutcomeFinding::from)
+                    .collect();
                 outcome.actions = verdict.actions;
             }
             Err(error) => {
@@ -168,21 +191,35 @@ impl Engine {
 
     fn call(&self, policy: &LoadedPolicy, inv: &Invocation) -> Result<Verdict, String> {
         // The store lives only inside this function: after a trap it is dropped, never reused.
-        let (mut store, instance) = self.instantiate(&policy.pre).map_err(|e| self.describe_error(&e))?;
-        match instance.gavel_policy_policy().call_evaluate(&mut store, inv) {
+        let (mut store, instance) = self
+            .instantiate(&policy.pre)
+            .map_err(|e| self.describe_error(&e))?;
+        match instance
+            .gavel_policy_policy()
+            .call_evaluate(&mut store, inv)
+        {
             Ok(Ok(verdict)) => Ok(verdict),
-            Ok(Err(message)) => Err(format!("policy error: {}", truncate(&message, MAX_FIELD_BYTES))),
+            Ok(Err(message)) => Err(format!(
+                "policy error: {}",
+                truncate(&message, MAX_FIELD_BYTES)
+            )),
             Err(e) => Err(self.describe_error(&e)),
         }
     }
 
     /// A one-line cause for a failed call, naming the limit that was hit.
     pub(super) fn describe_error(&self, err: &wasmtime::Error) -> String {
-        if let Some(cap) = err.chain().find_map(|e| e.downcast_ref::<MemoryCapExceeded>()) {
+        if let Some(cap) = err
+            .chain()
+            .find_map(|e| e.downcast_ref::<MemoryCapExceeded>())
+        {
             return cap.to_string();
         }
         match err.downcast_ref::<Trap>() {
-            Some(Trap::Interrupt) => format!("timeout: exceeded the {} ms deadline", self.inner.timeout_ms),
+            Some(Trap::Interrupt) => format!(
+                "timeout: exceeded the {} ms deadline",
+                self.inner.timeout_ms
+            ),
             Some(Trap::StackOverflow) => "trap: stack overflow".to_string(),
             Some(trap) => format!("trap: {trap}"),
             // Not a trap: the canonical ABI refused what the guest returned (bad UTF-8, bad
@@ -194,10 +231,16 @@ impl Engine {
 
 fn check_bounds(verdict: Verdict) -> Result<Verdict, String> {
     if verdict.findings.len() > MAX_FINDINGS {
-        return Err(format!("malformed output: {} findings (max {MAX_FINDINGS})", verdict.findings.len()));
+        return Err(format!(
+            "malformed output: {} findings (max {MAX_FINDINGS})",
+            verdict.findings.len()
+        ));
     }
     if verdict.actions.len() > MAX_ACTIONS {
-        return Err(format!("malformed output: {} actions (max {MAX_ACTIONS})", verdict.actions.len()));
+        return Err(format!(
+            "malformed output: {} actions (max {MAX_ACTIONS})",
+            verdict.actions.len()
+        ));
     }
     let too_long = verdict
         .findings
@@ -206,7 +249,9 @@ fn check_bounds(verdict: Verdict) -> Result<Verdict, String> {
         .chain(verdict.actions.iter())
         .any(|s| s.len() > MAX_FIELD_BYTES);
     if too_long {
-        return Err(format!("malformed output: a field longer than {MAX_FIELD_BYTES} bytes"));
+        return Err(format!(
+            "malformed output: a field longer than {MAX_FIELD_BYTES} bytes"
+        ));
     }
     if verdict.findings.iter().any(|f| f.rule_id.is_empty()) {
         return Err("malformed output: a finding without a rule id".into());
@@ -227,6 +272,12 @@ fn truncate(s: &str, max: usize) -> &str {
 
 impl From<Finding> for OutcomeFinding {
     fn from(f: Finding) -> Self {
-        Self { rule_id: f.rule_id, severity: f.severity, message: f.message, location: f.location, evidence: f.evidence }
+        Self {
+            rule_id: f.rule_id,
+            severity: f.severity,
+            message: f.message,
+            location: f.location,
+            evidence: f.evidence,
+        }
     }
 }

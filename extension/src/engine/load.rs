@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, Linker};
 use wasmtime::Store;
+use wasmtime::component::{Component, Linker};
 
 use super::bindings::{GavelPolicy, GavelPolicyPre};
 use super::eval::HostState;
@@ -28,7 +28,11 @@ impl PolicySource {
             path: path.display().to_string(),
             source,
         })?;
-        Ok(Self { label: path.display().to_string(), bytes, expected_sha256 })
+        Ok(Self {
+            label: path.display().to_string(),
+            bytes,
+            expected_sha256,
+        })
     }
 }
 
@@ -100,7 +104,8 @@ impl Engine {
             reason,
         };
         let engine = &self.inner.wasmtime;
-        let component = Component::new(engine, &source.bytes).map_err(|e| invalid(format!("{e:#}")))?;
+        let component =
+            Component::new(engine, &source.bytes).map_err(|e| invalid(format!("{e:#}")))?;
 
         // The linker grants nothing, so any import would fail to link; check first to name it.
         let ty = component.component_type();
@@ -111,7 +116,10 @@ impl Engine {
                 import: import.to_string(),
             });
         }
-        let exports = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
+        let exports = ty
+            .exports(engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
 
         let linker: Linker<HostState> = Linker::new(engine);
         let pre = linker
@@ -120,19 +128,32 @@ impl Engine {
             .map_err(|e| invalid(format!("{e:#}")))?;
 
         // Metadata and settings run under the same deadline and memory cap as evaluations.
-        let (mut store, instance) = self.instantiate(&pre).map_err(|e| invalid(format!("{e:#}")))?;
+        let (mut store, instance) = self
+            .instantiate(&pre)
+            .map_err(|e| invalid(format!("{e:#}")))?;
         let meta = instance
             .gavel_policy_policy()
             .call_describe(&mut store)
             .map_err(|e| invalid(format!("describe failed: {}", self.describe_error(&e))))?;
         let settings = settings_for(&meta.name);
-        let (mut store, instance) = self.instantiate(&pre).map_err(|e| invalid(format!("{e:#}")))?;
+        let (mut store, instance) = self
+            .instantiate(&pre)
+            .map_err(|e| invalid(format!("{e:#}")))?;
         let verdict = instance
             .gavel_policy_policy()
             .call_validate_settings(&mut store, &settings)
-            .map_err(|e| invalid(format!("validate-settings failed: {}", self.describe_error(&e))))?;
+            .map_err(|e| {
+                invalid(format!(
+                    "validate-settings failed: {}",
+                    self.describe_error(&e)
+                ))
+            })?;
         if let Err(reason) = verdict {
-            return Err(EngineError::Settings { policy: meta.name, sha256, reason });
+            return Err(EngineError::Settings {
+                policy: meta.name,
+                sha256,
+                reason,
+            });
         }
         Ok(LoadedPolicy {
             name: meta.name,
@@ -149,7 +170,10 @@ impl Engine {
         &self,
         pre: &GavelPolicyPre<HostState>,
     ) -> wasmtime::Result<(Store<HostState>, GavelPolicy)> {
-        let mut store = Store::new(&self.inner.wasmtime, HostState::new(self.inner.memory_bytes));
+        let mut store = Store::new(
+            &self.inner.wasmtime,
+            HostState::new(self.inner.memory_bytes),
+        );
         store.limiter(|state| state);
         store.set_epoch_deadline(self.inner.deadline_ticks);
         store.epoch_deadline_trap();

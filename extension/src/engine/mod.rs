@@ -33,7 +33,7 @@ use std::time::Duration;
 use wasmtime::{Config, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 pub use eval::{Evaluation, InvocationInput, Outcome, OutcomeFinding};
-pub use load::{sha256_hex, LoadedPolicy, PolicySource};
+pub use load::{LoadedPolicy, PolicySource, sha256_hex};
 
 /// Bindings generated from `policies/wit/policy.wit`, the one policy contract.
 #[allow(missing_docs)]
@@ -183,11 +183,13 @@ impl EngineBuilder {
                 Ok(engine) => engine,
                 Err(err) => {
                     tracing::warn!(error = %format!("{err:#}"), "pooling allocator unavailable; using on-demand instantiation");
-                    wasmtime::Engine::new(&self.config(None)).map_err(|e| EngineError::Engine(format!("{e:#}")))?
+                    wasmtime::Engine::new(&self.config(None))
+                        .map_err(|e| EngineError::Engine(format!("{e:#}")))?
                 }
             }
         } else {
-            wasmtime::Engine::new(&self.config(None)).map_err(|e| EngineError::Engine(format!("{e:#}")))?
+            wasmtime::Engine::new(&self.config(None))
+                .map_err(|e| EngineError::Engine(format!("{e:#}")))?
         };
         spawn_ticker(&engine);
         Ok(Engine {
@@ -220,15 +222,17 @@ impl EngineBuilder {
 /// Ticks the engine's epoch until the engine is dropped.
 fn spawn_ticker(engine: &wasmtime::Engine) {
     let weak = engine.weak();
-    let spawned = std::thread::Builder::new().name("gavel-epoch".into()).spawn(move || {
-        loop {
-            std::thread::sleep(TICK);
-            match weak.upgrade() {
-                Some(engine) => engine.increment_epoch(),
-                None => break,
+    let spawned = std::thread::Builder::new()
+        .name("gavel-epoch".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(TICK);
+                match weak.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
             }
-        }
-    });
+        });
     if let Err(err) = spawned {
         // Without a ticker no deadline fires; that is a broken sandbox, but not a reason to
         // crash a customer's function. Make it loud.

@@ -28,9 +28,17 @@ pub struct Delivered {
 impl Delivery {
     /// Open every configured destination; an unusable one is a configuration error naming it.
     pub fn open(routes: &Routes, budget: Duration) -> Result<Self, String> {
-        let open_all = |var: &str, specs: &[DestinationSpec]| -> Result<Vec<Arc<dyn Destination>>, String> {
-            specs.iter().map(|s| destinations::open(s).map(Arc::from).map_err(|e| format!("{var}: {e}"))).collect()
-        };
+        let open_all =
+            |var: &str, specs: &[DestinationSpec]| -> Result<Vec<Arc<dyn Destination>>, String> {
+                specs
+                    .iter()
+                    .map(|s| {
+                        destinations::open(s)
+                            .map(Arc::from)
+                            .map_err(|e| format!("{var}: {e}"))
+                    })
+                    .collect()
+            };
         Ok(Self {
             deny: open_all("GAVEL_DESTINATION_ON_DENY", &routes.deny)?,
             alert: open_all("GAVEL_DESTINATION_ON_ALERT", &routes.alert)?,
@@ -51,7 +59,10 @@ impl Delivery {
     /// fails or runs past the budget gets the record written to stdout instead, so a record is
     /// never silently dropped.
     pub async fn deliver(&self, decision: Decision, record: String) -> Delivered {
-        let mut delivered = Delivered { ok: vec![], failed: vec![] };
+        let mut delivered = Delivered {
+            ok: vec![],
+            failed: vec![],
+        };
         for dest in self.route(decision) {
             let dest = dest.clone();
             let batch = vec![record.clone()];
@@ -61,7 +72,10 @@ impl Delivery {
                 Ok(Ok(Ok(()))) => delivered.ok.push(label),
                 Ok(Ok(Err(e))) => delivered.failed.push(e.to_string()),
                 Ok(Err(join)) => delivered.failed.push(format!("{label}: {join}")),
-                Err(_) => delivered.failed.push(format!("{label}: over the {:?} delivery budget", self.budget)),
+                Err(_) => delivered.failed.push(format!(
+                    "{label}: over the {:?} delivery budget",
+                    self.budget
+                )),
             }
         }
         if !delivered.failed.is_empty() {

@@ -14,7 +14,9 @@ use tokio::task::JoinHandle;
 use crate::catalog::PolicySet;
 use crate::config::{Mode, PayloadMode};
 use crate::engine::{Decision, InvocationInput, Outcome, Phase};
-use crate::proxy::{BoxFuture, EventAction, EventSeen, Interceptor, ResponseAction, ResultKind, ResultSeen};
+use crate::proxy::{
+    BoxFuture, EventAction, EventSeen, Interceptor, ResponseAction, ResultKind, ResultSeen,
+};
 use crate::record::{self, Condition, RecordInput};
 use crate::telemetry::{self, TelemetryStore};
 use crate::verdict::{Verdict, strongest};
@@ -106,7 +108,13 @@ impl Invocations {
         self.table.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn input(&self, request_id: &str, arn: &str, event: &Bytes, result: Option<&Bytes>) -> InvocationInput {
+    fn input(
+        &self,
+        request_id: &str,
+        arn: &str,
+        event: &Bytes,
+        result: Option<&Bytes>,
+    ) -> InvocationInput {
         InvocationInput {
             request_id: request_id.to_string(),
             function_name: self.function_name.clone(),
@@ -117,14 +125,22 @@ impl Invocations {
         }
     }
 
-    fn spawn(policies: &Arc<PolicySet>, phase: Phase, input: InvocationInput) -> JoinHandle<Vec<Outcome>> {
+    fn spawn(
+        policies: &Arc<PolicySet>,
+        phase: Phase,
+        input: InvocationInput,
+    ) -> JoinHandle<Vec<Outcome>> {
         let policies = policies.clone();
         tokio::task::spawn_blocking(move || policies.evaluate(phase, input))
     }
 
     /// Wait until the invocation `request_id` is answered (or `deadline` passes), then build
     /// its record. `None` when the runtime does not go through the proxy (telemetry only).
-    pub async fn finish(&self, request_id: &str, deadline: tokio::time::Instant) -> Option<Finished> {
+    pub async fn finish(
+        &self,
+        request_id: &str,
+        deadline: tokio::time::Instant,
+    ) -> Option<Finished> {
         // The INVOKE event and the runtime's /next race; before the first proxied event we
         // cannot tell "not yet" from "no wrapper", so give the proxy a moment.
         let first_wait = tokio::time::Instant::now() + Duration::from_millis(200);
@@ -137,7 +153,11 @@ impl Invocations {
             if done {
                 break;
             }
-            let until = if known || self.proxied.load(Ordering::Relaxed) { deadline } else { first_wait.min(deadline) };
+            let until = if known || self.proxied.load(Ordering::Relaxed) {
+                deadline
+            } else {
+                first_wait.min(deadline)
+            };
             if tokio::time::timeout_at(until, notified).await.is_err() {
                 if !known && !self.proxied.load(Ordering::Relaxed) {
                     return None;
@@ -166,15 +186,26 @@ impl Invocations {
         }
         let mut telemetry_summary = None;
         if self.telemetry_on.load(Ordering::Relaxed) {
-            self.telemetry.wait_runtime_done(request_id, TELEMETRY_WAIT).await;
+            self.telemetry
+                .wait_runtime_done(request_id, TELEMETRY_WAIT)
+                .await;
             let records = self.telemetry.records(request_id);
             telemetry_summary = telemetry::summary(&records);
             if let Some(policies) = self.policies.get()
                 && policies.wants(Phase::Telemetry)
             {
-                let mut input = self.input(request_id, &pending.function_arn, &pending.event, pending.result.as_ref());
+                let mut input = self.input(
+                    request_id,
+                    &pending.function_arn,
+                    &pending.event,
+                    pending.result.as_ref(),
+                );
                 input.telemetry = records.iter().map(|r| r.to_string()).collect();
-                outcomes.extend(Self::spawn(policies, Phase::Telemetry, input).await.unwrap_or_default());
+                outcomes.extend(
+                    Self::spawn(policies, Phase::Telemetry, input)
+                        .await
+                        .unwrap_or_default(),
+                );
             }
             self.telemetry.forget(request_id);
         }
@@ -197,11 +228,21 @@ impl Invocations {
             verdict: &verdict,
             payloads: self.payloads,
         });
-        Finished { decision: verdict.decision, record: value.to_string() }
+        Finished {
+            decision: verdict.decision,
+            record: value.to_string(),
+        }
     }
 
-    async fn judge_now(&self, policies: &Arc<PolicySet>, phase: Phase, input: InvocationInput) -> Vec<Outcome> {
-        Self::spawn(policies, phase, input).await.unwrap_or_default()
+    async fn judge_now(
+        &self,
+        policies: &Arc<PolicySet>,
+        phase: Phase,
+        input: InvocationInput,
+    ) -> Vec<Outcome> {
+        Self::spawn(policies, phase, input)
+            .await
+            .unwrap_or_default()
     }
 
     fn blocked_body(outcomes: &[Outcome], what: &str) -> Bytes {
@@ -210,7 +251,14 @@ impl Invocations {
             .filter(|o| o.decision == Decision::Deny)
             .flat_map(|o| o.findings.iter().map(|f| f.rule_id.as_str()))
             .collect();
-        let message = format!("gavel blocked this {what}: {}", if rules.is_empty() { "policy decision".into() } else { rules.join(", ") });
+        let message = format!(
+            "gavel blocked this {what}: {}",
+            if rules.is_empty() {
+                "policy decision".into()
+            } else {
+                rules.join(", ")
+            }
+        );
         Bytes::from(json!({"errorMessage": message, "errorType": BLOCKED_ERROR_TYPE}).to_string())
     }
 }
@@ -224,7 +272,11 @@ impl Interceptor for Invocations {
                 .get(FUNCTION_ARN_HEADER)
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                 .unwrap_or_default();
-            let mut pending = Pending { event: event.body.clone(), function_arn: arn.clone(), ..Default::default() };
+            let mut pending = Pending {
+                event: event.body.clone(),
+                function_arn: arn.clone(),
+                ..Default::default()
+            };
             let mut action = EventAction::Forward;
             if let Some(policies) = self.policies.get()
                 && policies.wants(Phase::Request)
@@ -242,7 +294,11 @@ impl Interceptor for Invocations {
                     pending.request.push(Evaluated::Done(outcomes));
                 } else {
                     // Monitor: the event goes to the runtime now; policies run beside it.
-                    pending.request.push(Evaluated::Running(Self::spawn(policies, Phase::Request, input)));
+                    pending.request.push(Evaluated::Running(Self::spawn(
+                        policies,
+                        Phase::Request,
+                        input,
+                    )));
                 }
             }
             self.lock().insert(event.request_id.clone(), pending);
@@ -258,7 +314,8 @@ impl Interceptor for Invocations {
                 let pending = table.entry(result.request_id.clone()).or_default();
                 pending.result = Some(result.body.clone());
                 if let ResultKind::Error { error_type } = &result.kind {
-                    pending.function_error = Some(error_type.clone().unwrap_or_else(|| "Unhandled".into()));
+                    pending.function_error =
+                        Some(error_type.clone().unwrap_or_else(|| "Unhandled".into()));
                 }
                 (pending.event.clone(), pending.function_arn.clone())
             };
@@ -284,7 +341,10 @@ impl Interceptor for Invocations {
                 };
                 (Evaluated::Done(outcomes), action)
             } else {
-                (Evaluated::Running(Self::spawn(policies, Phase::Response, input)), ResponseAction::Forward)
+                (
+                    Evaluated::Running(Self::spawn(policies, Phase::Response, input)),
+                    ResponseAction::Forward,
+                )
             };
             if let Some(p) = self.lock().get_mut(&result.request_id) {
                 p.request.push(evaluated);

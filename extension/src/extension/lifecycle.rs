@@ -35,7 +35,8 @@ struct Running {
 pub async fn run() -> Result<()> {
     let config = Config::from_env();
     init_tracing(config.as_ref().map(|c| c.log.as_str()).unwrap_or("info"));
-    let api = std::env::var("AWS_LAMBDA_RUNTIME_API").context("AWS_LAMBDA_RUNTIME_API is not set: not inside Lambda?")?;
+    let api = std::env::var("AWS_LAMBDA_RUNTIME_API")
+        .context("AWS_LAMBDA_RUNTIME_API is not set: not inside Lambda?")?;
 
     let telemetry_store = Arc::new(TelemetryStore::default());
     let mut init_error: Option<String> = None;
@@ -43,7 +44,11 @@ pub async fn run() -> Result<()> {
     let mut telemetry_port = None;
     let invocations = match &config {
         Ok(config) => {
-            let invocations = Arc::new(Invocations::new(config.mode, config.payloads, telemetry_store.clone()));
+            let invocations = Arc::new(Invocations::new(
+                config.mode,
+                config.payloads,
+                telemetry_store.clone(),
+            ));
             // Bind before registering: Lambda starts the runtime once every extension registered.
             let upstream = config.upstream.clone().unwrap_or_else(|| api.clone());
             let listen = SocketAddr::from(([127, 0, 0, 1], config.proxy_port));
@@ -51,9 +56,16 @@ pub async fn run() -> Result<()> {
                 Ok(p) => proxy = Some(p),
                 Err(e) => init_error = Some(format!("GAVEL_PROXY_PORT: {e}")),
             }
-            match telemetry::listen(SocketAddr::from(([0, 0, 0, 0], config.telemetry_port)), telemetry_store.clone()).await {
+            match telemetry::listen(
+                SocketAddr::from(([0, 0, 0, 0], config.telemetry_port)),
+                telemetry_store.clone(),
+            )
+            .await
+            {
                 Ok(addr) => telemetry_port = Some(addr.port()),
-                Err(e) => tracing::warn!(error = %e, port = config.telemetry_port, "cannot listen for telemetry; continuing without"),
+                Err(e) => {
+                    tracing::warn!(error = %e, port = config.telemetry_port, "cannot listen for telemetry; continuing without")
+                }
             }
             Some(invocations)
         }
@@ -88,7 +100,10 @@ pub async fn run() -> Result<()> {
     }
     let delivery = match &config {
         Ok(config) if init_error.is_none() => {
-            match Delivery::open(&config.routes, Duration::from_millis(config.delivery_budget_ms)) {
+            match Delivery::open(
+                &config.routes,
+                Duration::from_millis(config.delivery_budget_ms),
+            ) {
                 Ok(d) => Some(d),
                 Err(e) => {
                     init_error = Some(e);
@@ -103,7 +118,8 @@ pub async fn run() -> Result<()> {
         report_init_error(&api, &extension_id, &message).await;
         return Err(anyhow!("init failed: {message}"));
     }
-    let (Some(invocations), Some(policies), Some(delivery)) = (invocations, loaded, delivery) else {
+    let (Some(invocations), Some(policies), Some(delivery)) = (invocations, loaded, delivery)
+    else {
         return Err(anyhow!("init incomplete"));
     };
     tracing::info!(
@@ -114,27 +130,47 @@ pub async fn run() -> Result<()> {
     invocations.set_policies(policies);
 
     if let Some(port) = telemetry_port {
-        let host = std::env::var("GAVEL_TELEMETRY_HOST").unwrap_or_else(|_| "sandbox.localdomain".into());
+        let host =
+            std::env::var("GAVEL_TELEMETRY_HOST").unwrap_or_else(|_| "sandbox.localdomain".into());
         match subscribe_telemetry(&api, &extension_id, &host, port).await {
             Ok(()) => invocations.set_telemetry_on(),
             // The emulator and cargo lambda answer Telemetry.NotSupported: carry on without.
-            Err(e) => tracing::info!("telemetry not delivered here ({e}); records carry no telemetry fields"),
+            Err(e) => tracing::info!(
+                "telemetry not delivered here ({e}); records carry no telemetry fields"
+            ),
         }
     }
 
-    let _ = running.set(Running { invocations, delivery, proxy: tokio::sync::Mutex::new(proxy) });
-    registered.run().await.map_err(|e| anyhow!("extension loop ended: {e}"))
+    let _ = running.set(Running {
+        invocations,
+        delivery,
+        proxy: tokio::sync::Mutex::new(proxy),
+    });
+    registered
+        .run()
+        .await
+        .map_err(|e| anyhow!("extension loop ended: {e}"))
 }
 
-async fn on_event(running: &OnceLock<Running>, event: LambdaEvent) -> Result<(), lambda_extension::Error> {
+async fn on_event(
+    running: &OnceLock<Running>,
+    event: LambdaEvent,
+) -> Result<(), lambda_extension::Error> {
     let Some(running) = running.get() else {
         return Ok(());
     };
     match event.next {
         NextEvent::Invoke(invoke) => {
             let deadline = instant_of(invoke.deadline_ms) + DEADLINE_GRACE;
-            if let Some(finished) = running.invocations.finish(&invoke.request_id, deadline).await {
-                running.delivery.deliver(finished.decision, finished.record).await;
+            if let Some(finished) = running
+                .invocations
+                .finish(&invoke.request_id, deadline)
+                .await
+            {
+                running
+                    .delivery
+                    .deliver(finished.decision, finished.record)
+                    .await;
             }
         }
         NextEvent::Shutdown(shutdown) => {
@@ -142,7 +178,10 @@ async fn on_event(running: &OnceLock<Running>, event: LambdaEvent) -> Result<(),
             let deadline = instant_of(shutdown.deadline_ms);
             let flush = async {
                 for finished in running.invocations.drain().await {
-                    running.delivery.deliver(finished.decision, finished.record).await;
+                    running
+                        .delivery
+                        .deliver(finished.decision, finished.record)
+                        .await;
                 }
             };
             if tokio::time::timeout_at(deadline, flush).await.is_err() {
@@ -159,19 +198,34 @@ async fn on_event(running: &OnceLock<Running>, event: LambdaEvent) -> Result<(),
 
 /// Convert a Lambda deadline (ms since the epoch) to a tokio instant.
 fn instant_of(deadline_ms: u64) -> tokio::time::Instant {
-    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
     // Clamp: a bogus deadline must neither stall the loop for ever nor skip the wait.
     let left = deadline_ms.saturating_sub(now_ms).min(15 * 60 * 1000);
     tokio::time::Instant::now() + Duration::from_millis(left)
 }
 
 fn init_tracing(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Logs go to stderr: stdout carries records (the `stdout` destination).
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
 }
 
-async fn call(api: &str, method: http::Method, path: &str, id: &str, extra: &[(&str, &str)], body: String) -> Result<u16> {
+async fn call(
+    api: &str,
+    method: http::Method,
+    path: &str,
+    id: &str,
+    extra: &[(&str, &str)],
+    body: String,
+) -> Result<u16> {
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let mut req = http::Request::builder()
         .method(method)
@@ -181,7 +235,9 @@ async fn call(api: &str, method: http::Method, path: &str, id: &str, extra: &[(&
     for (k, v) in extra {
         req = req.header(*k, *v);
     }
-    let res = client.request(req.body(Full::new(Bytes::from(body)))?).await?;
+    let res = client
+        .request(req.body(Full::new(Bytes::from(body)))?)
+        .await?;
     let status = res.status().as_u16();
     let _ = res.into_body().collect().await;
     Ok(status)
@@ -189,7 +245,15 @@ async fn call(api: &str, method: http::Method, path: &str, id: &str, extra: &[(&
 
 async fn report_init_error(api: &str, id: &str, message: &str) {
     let body = serde_json::json!({"errorMessage": message, "errorType": "Extension.ConfigError", "stackTrace": []});
-    let sent = call(api, http::Method::POST, "/2020-01-01/extension/init/error", id, &[(ERROR_TYPE_HEADER, "Extension.ConfigError")], body.to_string()).await;
+    let sent = call(
+        api,
+        http::Method::POST,
+        "/2020-01-01/extension/init/error",
+        id,
+        &[(ERROR_TYPE_HEADER, "Extension.ConfigError")],
+        body.to_string(),
+    )
+    .await;
     if let Err(e) = sent {
         tracing::error!(error = %e, "could not report init/error");
     }
@@ -197,6 +261,18 @@ async fn report_init_error(api: &str, id: &str, message: &str) {
 
 async fn subscribe_telemetry(api: &str, id: &str, host: &str, port: u16) -> Result<()> {
     let body = telemetry::subscription(host, port).to_string();
-    let status = call(api, http::Method::PUT, telemetry::TELEMETRY_PATH, id, &[], body).await?;
-    if (200..300).contains(&status) { Ok(()) } else { Err(anyhow!("subscription answered {status}")) }
+    let status = call(
+        api,
+        http::Method::PUT,
+        telemetry::TELEMETRY_PATH,
+        id,
+        &[],
+        body,
+    )
+    .await?;
+    if (200..300).contains(&status) {
+        Ok(())
+    } else {
+        Err(anyhow!("subscription answered {status}"))
+    }
 }

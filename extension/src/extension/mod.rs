@@ -10,7 +10,11 @@ pub use invocations::Invocations;
 
 /// Run as the Lambda extension; returns the process exit code.
 pub fn main() -> i32 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("gavel: cannot start the async runtime: {e}");

@@ -520,10 +520,11 @@ async fn buffered_result(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
             );
-            let error_type = HeaderValue::from_str(&error_type).map_err(|e| ProxyError::Enforce {
-                request_id: request_id.clone(),
-                reason: format!("replacement error type: {e}"),
-            })?;
+            let error_type =
+                HeaderValue::from_str(&error_type).map_err(|e| ProxyError::Enforce {
+                    request_id: request_id.clone(),
+                    reason: format!("replacement error type: {e}"),
+                })?;
             err_headers.insert(HeaderName::from_static(ERROR_TYPE_HEADER), error_type);
             // The id came from the runtime's path, so it is already a valid segment.
             let path = format!("{INVOCATION_PREFIX}{request_id}/{ERROR_SEGMENT}");

@@ -74,7 +74,9 @@ impl TelemetryStore {
         };
         inner.batches += 1;
         for record in records {
-            let Some(id) = request_id(&record) else { continue };
+            let Some(id) = request_id(&record) else {
+                continue;
+            };
             if !inner.by_request.contains_key(&id) {
                 inner.order.push_back(id.clone());
                 if inner.order.len() > MAX_INVOCATIONS
@@ -92,7 +94,11 @@ impl TelemetryStore {
     /// Records seen so far for `request_id`.
     pub fn records(&self, request_id: &str) -> Vec<Value> {
         let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        inner.by_request.get(request_id).cloned().unwrap_or_default()
+        inner
+            .by_request
+            .get(request_id)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Number of batches parsed (diagnostics, tests).
@@ -105,7 +111,11 @@ impl TelemetryStore {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let notified = self.arrived.notified();
-            if self.records(request_id).iter().any(|r| r["type"] == "platform.runtimeDone") {
+            if self
+                .records(request_id)
+                .iter()
+                .any(|r| r["type"] == "platform.runtimeDone")
+            {
                 return;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
@@ -163,7 +173,9 @@ pub async fn listen(addr: SocketAddr, store: Arc<TelemetryStore>) -> std::io::Re
     let local = listener.local_addr()?;
     tokio::spawn(async move {
         loop {
-            let Ok((tcp, _)) = listener.accept().await else { continue };
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
             let store = store.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |req: Request<Incoming>| {
@@ -175,11 +187,16 @@ pub async fn listen(addr: SocketAddr, store: Arc<TelemetryStore>) -> std::io::Re
                             store.ingest(&body.to_bytes());
                         }
                         Ok::<_, std::convert::Infallible>(
-                            Response::builder().status(StatusCode::OK).body(Full::new(Bytes::new())).unwrap_or_default(),
+                            Response::builder()
+                                .status(StatusCode::OK)
+                                .body(Full::new(Bytes::new()))
+                                .unwrap_or_default(),
                         )
                     }
                 });
-                let _ = http1::Builder::new().serve_connection(TokioIo::new(tcp), service).await;
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(tcp), service)
+                    .await;
             });
         }
     });
@@ -215,7 +232,11 @@ mod tests {
     fn parses_and_correlates_by_request_id() {
         let store = TelemetryStore::default();
         store.ingest(batch("r1").as_bytes());
-        assert_eq!(store.records("r1").len(), 3, "the plain-text log has no request id");
+        assert_eq!(
+            store.records("r1").len(),
+            3,
+            "the plain-text log has no request id"
+        );
         let s = summary(&store.records("r1")).unwrap();
         assert_eq!(s["status"], "success");
         assert_eq!(s["runtimeDurationMs"], 3.2);
@@ -232,11 +253,19 @@ mod tests {
         assert_eq!(store.records("r2").len(), 3);
         store.ingest(b"\xff\xfe not json");
         store.ingest(batch("r3").as_bytes());
-        assert_eq!(store.records("r3").len(), 3, "a whole batch after garbage is kept");
+        assert_eq!(
+            store.records("r3").len(),
+            3,
+            "a whole batch after garbage is kept"
+        );
         store.ingest(&vec![b'['; MAX_CARRY + 1]);
         store.ingest(batch("r4").as_bytes());
         assert_eq!(store.records("r4").len(), 3);
         store.ingest(batch("r4").as_bytes());
-        assert_eq!(store.records("r4").len(), 6, "duplicates are kept as delivered");
+        assert_eq!(
+            store.records("r4").len(),
+            6,
+            "duplicates are kept as delivered"
+        );
     }
 }

@@ -7,7 +7,11 @@ use gavel::engine::{Decision, EngineError, Evaluation, InvocationInput, Phase, P
 use crate::support::{engine, load, test_policy};
 
 fn input(event: &[u8]) -> InvocationInput {
-    InvocationInput { request_id: "req-1".into(), event: event.to_vec(), ..Default::default() }
+    InvocationInput {
+        request_id: "req-1".into(),
+        event: event.to_vec(),
+        ..Default::default()
+    }
 }
 
 fn run(settings: &str, timeout_ms: u64) -> (gavel::engine::Outcome, Duration) {
@@ -29,7 +33,10 @@ fn run(settings: &str, timeout_ms: u64) -> (gavel::engine::Outcome, Duration) {
 fn good_policy_sees_the_invocation() {
     let engine = engine(50);
     let policy = load(&engine, &test_policy("hostile"), "\"ok\"");
-    assert_eq!((policy.name.as_str(), policy.version.as_str()), ("hostile", "0.0.1"));
+    assert_eq!(
+        (policy.name.as_str(), policy.version.as_str()),
+        ("hostile", "0.0.1")
+    );
     let mut evaluation = Evaluation::new(
         InvocationInput {
             request_id: "abc".into(),
@@ -43,7 +50,10 @@ fn good_policy_sees_the_invocation() {
     let outcome = engine.evaluate(&policy, &mut evaluation, Decision::Alert);
     assert_eq!(outcome.error, None);
     assert_eq!(outcome.decision, Decision::Allow);
-    assert_eq!(outcome.findings[0].message, "event=5000 result=7 telemetry=2 id=abc");
+    assert_eq!(
+        outcome.findings[0].message,
+        "event=5000 result=7 telemetry=2 id=abc"
+    );
     assert_eq!(outcome.phase, Phase::Response);
 }
 
@@ -51,9 +61,16 @@ fn good_policy_sees_the_invocation() {
 fn infinite_loop_times_out_within_twice_the_deadline() {
     let (outcome, elapsed) = run("\"loop\"", 20);
     let error = outcome.error.expect("a timeout error");
-    assert!(error.contains("timeout") && error.contains("20 ms"), "{error}");
+    assert!(
+        error.contains("timeout") && error.contains("20 ms"),
+        "{error}"
+    );
     assert_eq!(outcome.decision, Decision::Alert);
-    assert!(outcome.duration_us < 40_000, "took {} µs", outcome.duration_us);
+    assert!(
+        outcome.duration_us < 40_000,
+        "took {} µs",
+        outcome.duration_us
+    );
     assert!(elapsed < Duration::from_secs(5));
 }
 
@@ -83,7 +100,10 @@ fn explicit_trap_and_panic_are_errors() {
 #[test]
 fn policy_reported_error_is_recorded() {
     let (outcome, _) = run("\"error\"", 1000);
-    assert_eq!(outcome.error.as_deref(), Some("policy error: hostile policy reports an error"));
+    assert_eq!(
+        outcome.error.as_deref(),
+        Some("policy error: hostile policy reports an error")
+    );
 }
 
 #[test]
@@ -91,7 +111,11 @@ fn oversized_and_malformed_output_are_errors() {
     let (outcome, _) = run("\"huge-output\"", 5000);
     let error = outcome.error.expect("oversized output refused");
     assert!(error.contains("100000 findings"), "{error}");
-    assert_eq!(outcome.decision, Decision::Alert, "the policy's own deny must not stand");
+    assert_eq!(
+        outcome.decision,
+        Decision::Alert,
+        "the policy's own deny must not stand"
+    );
 
     let (outcome, _) = run("\"bad-utf8\"", 1000);
     let error = outcome.error.expect("bad utf-8 refused");
@@ -104,7 +128,10 @@ fn on_error_decision_is_applied() {
     let policy = load(&engine, &test_policy("hostile"), "\"loop\"");
     for decision in [Decision::Allow, Decision::Alert, Decision::Deny] {
         let mut evaluation = Evaluation::new(input(b"{}"), Phase::Request);
-        assert_eq!(engine.evaluate(&policy, &mut evaluation, decision).decision, decision);
+        assert_eq!(
+            engine.evaluate(&policy, &mut evaluation, decision).decision,
+            decision
+        );
     }
 }
 
@@ -115,7 +142,10 @@ fn settings_rejected_at_load_name_the_policy() {
     let err = engine.load(source, "\"reject\"").unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, EngineError::Settings { .. }), "{msg}");
-    assert!(msg.contains("hostile") && msg.contains("hostile refuses these settings"), "{msg}");
+    assert!(
+        msg.contains("hostile") && msg.contains("hostile refuses these settings"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -124,16 +154,36 @@ fn wrong_pin_names_policy_and_both_digests() {
     let path = test_policy("hostile");
     let actual = gavel::engine::sha256_hex(&std::fs::read(&path).unwrap());
     let wrong = "0".repeat(64);
-    let err = engine.load(PolicySource::from_file(&path, Some(wrong.clone())).unwrap(), "{}").unwrap_err();
+    let err = engine
+        .load(
+            PolicySource::from_file(&path, Some(wrong.clone())).unwrap(),
+            "{}",
+        )
+        .unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("hostile.wasm") && msg.contains(&wrong) && msg.contains(&actual), "{msg}");
+    assert!(
+        msg.contains("hostile.wasm") && msg.contains(&wrong) && msg.contains(&actual),
+        "{msg}"
+    );
     // The right pin loads.
-    engine.load(PolicySource::from_file(&path, Some(actual.to_uppercase())).unwrap(), "{}").unwrap();
+    engine
+        .load(
+            PolicySource::from_file(&path, Some(actual.to_uppercase())).unwrap(),
+            "{}",
+        )
+        .unwrap();
 }
 
 fn wat_component(label: &str, wat: &str) -> Result<gavel::engine::LoadedPolicy, EngineError> {
     let engine = engine(50);
-    engine.load(PolicySource { label: label.into(), bytes: wat.as_bytes().to_vec(), expected_sha256: None }, "{}")
+    engine.load(
+        PolicySource {
+            label: label.into(),
+            bytes: wat.as_bytes().to_vec(),
+            expected_sha256: None,
+        },
+        "{}",
+    )
 }
 
 #[test]
@@ -145,9 +195,13 @@ fn wasi_and_unknown_imports_are_refused_by_name() {
     .unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, EngineError::ForbiddenImport { .. }), "{msg}");
-    assert!(msg.contains("wasi:filesystem/preopens@0.2.0") && msg.contains("fs-policy"), "{msg}");
+    assert!(
+        msg.contains("wasi:filesystem/preopens@0.2.0") && msg.contains("fs-policy"),
+        "{msg}"
+    );
 
-    let err = wat_component("net-policy", r#"(component (import "open-socket" (func)))"#).unwrap_err();
+    let err =
+        wat_component("net-policy", r#"(component (import "open-socket" (func)))"#).unwrap_err();
     assert!(err.to_string().contains("`open-socket`"), "{err}");
 }
 

@@ -2,4 +2,5 @@
 
 mod engine;
 mod proxy;
+mod shipped;
 mod support;

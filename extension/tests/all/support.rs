@@ -13,21 +13,35 @@ pub fn target_dir() -> PathBuf {
 
 /// A test policy built from `tests/policies/<name>`.
 pub fn test_policy(name: &str) -> PathBuf {
-    let path = target_dir().join("test-policies").join(format!("{name}.wasm"));
-    assert!(path.exists(), "{} missing: run `make policies` (make test does)", path.display());
+    let path = target_dir()
+        .join("test-policies")
+        .join(format!("{name}.wasm"));
+    assert!(
+        path.exists(),
+        "{} missing: run `make policies` (make test does)",
+        path.display()
+    );
     path
 }
 
 /// A shipped policy built from `policies/<name>`.
 pub fn shipped_policy(name: &str) -> PathBuf {
     let path = target_dir().join("policies").join(format!("{name}.wasm"));
-    assert!(path.exists(), "{} missing: run `make policies` (make test does)", path.display());
+    assert!(
+        path.exists(),
+        "{} missing: run `make policies` (make test does)",
+        path.display()
+    );
     path
 }
 
 /// An engine with a short deadline so hostile tests finish fast.
 pub fn engine(timeout_ms: u64) -> Engine {
-    EngineBuilder::new().timeout_ms(timeout_ms).memory_mb(32).build().expect("engine")
+    EngineBuilder::new()
+        .timeout_ms(timeout_ms)
+        .memory_mb(32)
+        .build()
+        .expect("engine")
 }
 
 /// Load `path` with `settings`.

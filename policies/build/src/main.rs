@@ -24,9 +24,13 @@ fn run() -> Result<()> {
     let mut inputs = Vec::new();
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--out-dir" => out_dir = Some(args.next().context("--out-dir needs a directory")?.into()),
+            "--out-dir" => {
+                out_dir = Some(args.next().context("--out-dir needs a directory")?.into())
+            }
             "-h" | "--help" => {
-                println!("usage: gavel-policy-build --out-dir DIR MODULE.wasm...\n\nWraps core modules (wit-bindgen guests built for wasm32-unknown-unknown) into gavel policy components.");
+                println!(
+                    "usage: gavel-policy-build --out-dir DIR MODULE.wasm...\n\nWraps core modules (wit-bindgen guests built for wasm32-unknown-unknown) into gavel policy components."
+                );
                 return Ok(());
             }
             _ => inputs.push(PathBuf::from(arg)),
@@ -36,7 +40,8 @@ fn run() -> Result<()> {
     if inputs.is_empty() {
         bail!("no input modules given");
     }
-    std::fs::create_dir_all(&out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
     for input in &inputs {
         let out = out_dir.join(component_name(input)?);
         let started = std::time::Instant::now();
@@ -62,9 +67,15 @@ fn component_name(input: &Path) -> Result<String> {
 }
 
 fn componentize(input: &Path) -> Result<Vec<u8>> {
-    let module = std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
+    let module =
+        std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
     wit_component::ComponentEncoder::default()
         .module(&module)
         .and_then(|encoder| encoder.validate(true).encode())
-        .with_context(|| format!("{}: cannot wrap into a component (is it a gavel SDK policy?)", input.display()))
+        .with_context(|| {
+            format!(
+                "{}: cannot wrap into a component (is it a gavel SDK policy?)",
+                input.display()
+            )
+        })
 }

@@ -21,7 +21,11 @@ fn finding(message: String) -> Finding {
 #[inline(never)]
 fn recurse(n: u64, sink: &mut [u64; 64]) -> u64 {
     sink[(n % 64) as usize] = n;
-    if n == u64::MAX { 0 } else { recurse(n + 1, sink) + sink[3] }
+    if n == u64::MAX {
+        0
+    } else {
+        recurse(n + 1, sink) + sink[3]
+    }
 }
 
 impl Guest for Hostile {
@@ -34,11 +38,18 @@ impl Guest for Hostile {
     }
 
     fn validate_settings(settings: String) -> Result<(), String> {
-        if settings.contains("reject") { Err("hostile refuses these settings".into()) } else { Ok(()) }
+        if settings.contains("reject") {
+            Err("hostile refuses these settings".into())
+        } else {
+            Ok(())
+        }
     }
 
     fn evaluate(inv: Invocation) -> Result<Verdict, String> {
-        let mode = inv.settings.trim_matches(|c| c == '"' || c == ' ').to_string();
+        let mode = inv
+            .settings
+            .trim_matches(|c| c == '"' || c == ' ')
+            .to_string();
         match mode.as_str() {
             "loop" => loop {
                 std::hint::black_box(&inv);
@@ -46,7 +57,11 @@ impl Guest for Hostile {
             "recurse" => {
                 let mut sink = [0u64; 64];
                 let n = recurse(0, &mut sink);
-                Ok(Verdict { decision: Decision::Allow, findings: vec![finding(n.to_string())], actions: vec![] })
+                Ok(Verdict {
+                    decision: Decision::Allow,
+                    findings: vec![finding(n.to_string())],
+                    actions: vec![],
+                })
             }
             "memory" => {
                 let mut hoard: Vec<Vec<u8>> = Vec::new();
@@ -66,11 +81,19 @@ impl Guest for Hostile {
             "bad-utf8" => {
                 // SAFETY: deliberately not UTF-8; the host must refuse to lift it.
                 let bad = unsafe { String::from_utf8_unchecked(vec![0xff, 0xfe, 0xfd]) };
-                Ok(Verdict { decision: Decision::Alert, findings: vec![finding(bad)], actions: vec![] })
+                Ok(Verdict {
+                    decision: Decision::Alert,
+                    findings: vec![finding(bad)],
+                    actions: vec![],
+                })
             }
             // The default: echo sizes so tests can check what the policy saw.
             _ => Ok(Verdict {
-                decision: if inv.event.windows(4).any(|w| w == b"DENY") { Decision::Deny } else { Decision::Allow },
+                decision: if inv.event.windows(4).any(|w| w == b"DENY") {
+                    Decision::Deny
+                } else {
+                    Decision::Allow
+                },
                 findings: vec![finding(format!(
                     "event={} result={} telemetry={} id={}",
                     inv.event.len(),

@@ -1,0 +1,142 @@
+//! Realistic benign values that must stay `allow`: URLs in webhooks, names, prose, markdown,
+//! code snippets in developer-forum posts, JSON API bodies.
+
+use gavel_policy_sdk::{Decision, Input, Invocation, Phase, Policy};
+use malicious_content::{MaliciousContent, Settings};
+use serde_json::json;
+
+fn findings(event: serde_json::Value) -> (Decision, Vec<String>) {
+    let inv = Invocation {
+        request_id: "r".into(),
+        function_name: "f".into(),
+        function_arn: "arn".into(),
+        phase: Phase::Request,
+        event: serde_json::to_vec(&event).unwrap(),
+        result: None,
+        function_error: None,
+        telemetry: Vec::new(),
+        settings: "{}".into(),
+    };
+    let input = Input::new(inv, Settings::default());
+    let report = <MaliciousContent as Policy>::evaluate(&input).unwrap();
+    let rules = report
+        .findings()
+        .iter()
+        .map(|f| format!("{}@{}", f.rule_id, f.location))
+        .collect();
+    (report.decision(), rules)
+}
+
+fn query(name: &str, value: &str) -> serde_json::Value {
+    json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": "/api/items",
+        "rawQueryString": "", "headers": {"host": "api.example.org"},
+        "queryStringParameters": {name: value},
+        "requestContext": {"http": {"method": "GET", "path": "/api/items"}},
+        "isBase64Encoded": false
+    })
+}
+
+fn json_body(body: serde_json::Value) -> serde_json::Value {
+    json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": "/api/items",
+        "rawQueryString": "", "headers": {"host": "api.example.org", "content-type": "application/json"},
+        "body": body.to_string(),
+        "requestContext": {"http": {"method": "POST", "path": "/api/items"}},
+        "isBase64Encoded": false
+    })
+}
+
+fn path(p: &str) -> serde_json::Value {
+    json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": p,
+        "rawQueryString": "", "headers": {"host": "api.example.org"},
+        "requestContext": {"http": {"method": "GET", "path": p}},
+        "isBase64Encoded": false
+    })
+}
+
+fn assert_allow(what: &str, event: serde_json::Value) -> Option<String> {
+    let (d, rules) = findings(event);
+    (d != Decision::Allow).then(|| format!("{what:?} -> {d:?} {rules:?}"))
+}
+
+const QUERY_VALUES: &[&str] = &[
+    "https://example.com",
+    "https://example.com/",
+    "http://example.com",
+    "https://foo.bar",
+    "https://hooks.slack.com/services/T000/B000/XXXX",
+    "https://www.example.com/some/path?utm_source=newsletter&utm_medium=email",
+    "https://medium.com/@someone/my-first-post-1234",
+    "https://cdn.example.net/assets/app.js",
+    "https://docs.example.com/guide/install.html#linux",
+    "john doe",
+    "John Doe",
+    "Jane O'Brien",
+    "Mary-Kate Olsen",
+    "#{name}",
+    "Hello #{name}, your order is ready",
+    "#hashtag",
+    "what is a file?",
+    "file",
+    "ftp",
+    "config.json",
+    "package.json",
+    "debug.log",
+    "my .env file is not loaded",
+    "see the docs at docs/setup.md",
+    "localhost",
+    "127.0.0.1",
+    "data:image/png;base64,iVBORw0KGgo=",
+    "2024-01-15T10:30:00Z",
+    "1.2.3",
+    "../",
+    "Loading...",
+    "wait... what?",
+    "src/main.rs",
+    "users/123/avatar.png",
+];
+
+const BODIES: &[&str] = &[
+    r#"{"url": "https://example.com/webhook", "events": ["push", "pull_request"]}"#,
+    r#"{"callback_url": "https://hooks.example.com/cb?id=42", "secret": "s3cr3t"}"#,
+    r#"{"name": "John Doe", "email": "john.doe@example.com", "company": "Acme, Inc."}"#,
+    r#"{"title": "Quoting in SQL", "body": "When you write SELECT name FROM users WHERE id = 1, the value is a number; for strings use quotes."}"#,
+    r#"{"comment": "I tried `select * from orders where status = 'open'` and it returned nothing. Any idea?"}"#,
+    r#"{"bio": "Rust developer. I like **markdown**, _emphasis_ and [links](https://example.com)."}"#,
+    r#"{"post": "To configure it, copy .env.example to .env and set the API key."}"#,
+    r#"{"template": "Hello #{name}, welcome to #{company}!"}"#,
+    r#"{"snippet": "for f in *.txt; do echo $f; done"}"#,
+    r#"{"message": "The server at https://api.example.com returned 503, retrying in 5 seconds"}"#,
+    r#"{"avatar": "https://images.example.com/u/123.png", "homepage": "https://johndoe.dev"}"#,
+    r#"{"links": ["https://github.com/rust-lang/rust", "https://crates.io/crates/serde"]}"#,
+    r#"{"address": {"street": "1 Main St", "city": "Springfield", "zip": "12345"}}"#,
+    r#"{"text": "Meet me at 5 and bring the files from the shared drive"}"#,
+    r#"{"description": "Our product fetches data from your CRM and syncs it nightly."}"#,
+];
+
+const PATHS: &[&str] = &[
+    "/.well-known/openid-configuration",
+    "/.well-known/acme-challenge/abc123",
+    "/api/v1/users/john.doe",
+    "/docs/getting-started",
+    "/static/app.3f2a1c.js",
+];
+
+#[test]
+fn benign_values_allowed() {
+    let mut bad = Vec::new();
+    for v in QUERY_VALUES {
+        bad.extend(assert_allow(v, query("q", v)));
+        bad.extend(assert_allow(v, query("url", v)));
+    }
+    for b in BODIES {
+        let body: serde_json::Value = serde_json::from_str(b).unwrap();
+        bad.extend(assert_allow(b, json_body(body)));
+    }
+    for p in PATHS {
+        bad.extend(assert_allow(p, path(p)));
+    }
+    assert!(bad.is_empty(), "benign values flagged:\n{}", bad.join("\n"));
+}
