@@ -35,6 +35,10 @@ venv:
 test: policies venv
 	$(CARGO) test --workspace --no-fail-fast
 
+# The main job: a function with gavel attached judging real events, no AWS account needed.
+demo: policies venv
+	target/debug/gavel-demo
+
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings

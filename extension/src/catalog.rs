@@ -1,5 +1,6 @@
 //! The policy catalogue: which policy files to load (`GAVEL_POLICIES`, the policy directory and
-//! its `manifest.json`), loading them with their settings, and evaluating a phase over the set.
+//! its `manifest.json`), loading them with their settings, checking their signatures when
+//! `GAVEL_TRUSTED_KEYS` is set, and evaluating a phase over the set.
 
 use std::path::{Path, PathBuf};
 
@@ -8,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Config, PolicyRef, PolicyTarget};
 use crate::engine::{
     Decision, Engine, EngineBuilder, EngineError, Evaluation, InvocationInput, LoadedPolicy,
-    Outcome, Phase, PolicySource,
+    Outcome, Phase, PolicySource, sha256_hex,
 };
+use crate::signing::{Signed, SigningError, TrustedKeys};
 
 /// Name of the manifest in a policy directory.
 pub const MANIFEST: &str = "manifest.json";
@@ -41,6 +43,16 @@ pub enum CatalogError {
     /// A policy failed to load.
     #[error("GAVEL_POLICIES: {0}")]
     Engine(#[from] EngineError),
+    /// `GAVEL_TRUSTED_KEYS` is set and a policy's signature is missing or does not hold.
+    #[error("GAVEL_TRUSTED_KEYS: policy {policy} (sha256 {sha256}): {source}")]
+    Signature {
+        /// The policy as configured (name or path).
+        policy: String,
+        /// sha256 of the policy file.
+        sha256: String,
+        /// What is wrong with its signature.
+        source: SigningError,
+    },
 }
 
 fn config_err(var: &'static str, problem: impl Into<String>) -> CatalogError {
@@ -98,6 +110,17 @@ pub fn available(dir: &Path) -> Result<Vec<String>, CatalogError> {
 /// Turn references into sources: names are looked up in `dir` (and pinned by the manifest),
 /// paths are read as given. `None` selects every policy in `dir`.
 pub fn resolve(refs: Option<&[PolicyRef]>, dir: &Path) -> Result<Vec<PolicySource>, CatalogError> {
+    Ok(resolve_files(refs, dir)?
+        .into_iter()
+        .map(|(_, source)| source)
+        .collect())
+}
+
+/// Like [`resolve`], keeping each source's file path (its signature lives beside it).
+pub fn resolve_files(
+    refs: Option<&[PolicyRef]>,
+    dir: &Path,
+) -> Result<Vec<(PathBuf, PolicySource)>, CatalogError> {
     let manifest = read_manifest(dir)?;
     let owned;
     let refs = match refs {
@@ -121,7 +144,9 @@ pub fn resolve(refs: Option<&[PolicyRef]>, dir: &Path) -> Result<Vec<PolicySourc
     };
     refs.iter()
         .map(|r| match &r.target {
-            PolicyTarget::Path(path) => Ok(PolicySource::from_file(path, r.pin.clone())?),
+            PolicyTarget::Path(path) => {
+                Ok((path.clone(), PolicySource::from_file(path, r.pin.clone())?))
+            }
             PolicyTarget::Name(name) => {
                 let entry = manifest
                     .as_ref()
@@ -138,7 +163,7 @@ pub fn resolve(refs: Option<&[PolicyRef]>, dir: &Path) -> Result<Vec<PolicySourc
                 let pin = r.pin.clone().or_else(|| entry.map(|e| e.sha256.clone()));
                 let mut source = PolicySource::from_file(&path, pin)?;
                 source.label = name.clone();
-                Ok(source)
+                Ok((path, source))
             }
         })
         .collect()
@@ -155,20 +180,38 @@ pub struct PolicySet {
 }
 
 impl PolicySet {
-    /// Build the engine and load every configured policy with its settings.
+    /// Build the engine and load every configured policy with its settings. With
+    /// `GAVEL_TRUSTED_KEYS` set, every policy must carry a valid signature by one of the keys.
     pub fn from_config(config: &Config) -> Result<Self, CatalogError> {
+        // Parse the keys first: a malformed key must stop init, never quietly disable the check.
+        let trusted = TrustedKeys::parse(&config.trusted_keys)
+            .map_err(|e| config_err("GAVEL_TRUSTED_KEYS", e.to_string()))?;
         let engine = EngineBuilder::new()
             .timeout_ms(config.timeout_ms)
             .memory_mb(config.memory_mb)
             .build()
             .map_err(|e| config_err("GAVEL_POLICY_TIMEOUT_MS", e.to_string()))?;
-        let sources = resolve(config.policies.as_deref(), &config.policy_dir)?;
-        Self::load(
+        let files = resolve_files(config.policies.as_deref(), &config.policy_dir)?;
+        let signed = verify_signatures(&trusted, &files)?;
+        let sources = files.into_iter().map(|(_, source)| source).collect();
+        let set = Self::load(
             engine,
             sources,
             |name| config.settings_for(name).to_string(),
             config.on_policy_error,
-        )
+        )?;
+        // The signature vouched for a name and version; the policy's own metadata, known only
+        // after loading, must agree (`load` keeps configuration order, so zip lines them up).
+        for (policy, signed) in set.policies.iter().zip(&signed) {
+            signed
+                .check_metadata(&policy.name, &policy.version)
+                .map_err(|source| CatalogError::Signature {
+                    policy: policy.name.clone(),
+                    sha256: policy.sha256.clone(),
+                    source,
+                })?;
+        }
+        Ok(set)
     }
 
     /// Load `sources` on `engine`; settings are looked up by each policy's own name.
@@ -216,6 +259,29 @@ impl PolicySet {
             .map(|p| self.engine.evaluate(p, &mut evaluation, self.on_error))
             .collect()
     }
+}
+
+/// Authenticate every policy file before it is compiled: compiling and `describe` already run
+/// the component, so unsigned bytes must not get that far. Empty `trusted` checks nothing.
+pub fn verify_signatures(
+    trusted: &TrustedKeys,
+    files: &[(PathBuf, PolicySource)],
+) -> Result<Vec<Signed>, CatalogError> {
+    if trusted.is_empty() {
+        return Ok(Vec::new());
+    }
+    files
+        .iter()
+        .map(|(path, source)| {
+            trusted
+                .verify_file(path, &source.bytes)
+                .map_err(|e| CatalogError::Signature {
+                    policy: source.label.clone(),
+                    sha256: sha256_hex(&source.bytes),
+                    source: e,
+                })
+        })
+        .collect()
 }
 
 /// Where the CLI looks for a policy given by name: `$GAVEL_POLICY_DIR`, the layer's

@@ -12,5 +12,6 @@ pub mod engine;
 pub mod extension;
 pub mod proxy;
 pub mod record;
+pub mod signing;
 pub mod telemetry;
 pub mod verdict;

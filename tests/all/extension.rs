@@ -1,10 +1,9 @@
 //! gavel as an external extension in the simulated sandbox: runtime through the layer's
-//! wrapper/shim, the proxy in between. Skipped (with a printed reason) only when the binary is
-//! absent; they may fail until the extension lands.
+//! wrapper/shim, the proxy in between.
 
 use std::path::{Path, PathBuf};
 
-use gavel_e2e::{InvokeResult, LambdaEnv, Options, Runtime, gavel_or_skip, paths};
+use gavel_e2e::{InvokeResult, LambdaEnv, Options, Runtime, require_gavel, paths};
 use serde_json::Value;
 
 use crate::{BINARY, TRICKY_JSON, start};
@@ -100,7 +99,7 @@ async fn compare(gavel: &Path, handler: &str, payloads: &[&[u8]]) {
 
 #[tokio::test]
 async fn registers_for_invoke_and_shutdown() {
-    let gavel = gavel_or_skip!();
+    let gavel = require_gavel!();
     let env = start(with_gavel(gavel, Runtime::python("echo"))).await;
     let exts = env.emulator().extensions();
     assert_eq!(exts.len(), 1, "{}", env.diagnostics());
@@ -117,13 +116,13 @@ async fn registers_for_invoke_and_shutdown() {
 
 #[tokio::test]
 async fn monitor_echo_identical_json_and_binary() {
-    let gavel = gavel_or_skip!();
+    let gavel = require_gavel!();
     compare(&gavel, "echo", &[TRICKY_JSON, BINARY, b"{}", b""]).await;
 }
 
 #[tokio::test]
 async fn monitor_echo_identical_6mb() {
-    let gavel = gavel_or_skip!();
+    let gavel = require_gavel!();
     let mut big = b"{\"data\":\"".to_vec();
     big.resize(5_900_000, b'y');
     big.extend_from_slice(b"\"}");
@@ -133,13 +132,13 @@ async fn monitor_echo_identical_6mb() {
 
 #[tokio::test]
 async fn monitor_error_result_identical() {
-    let gavel = gavel_or_skip!();
+    let gavel = require_gavel!();
     compare(&gavel, "fail", &[b"{\"x\":1}"]).await;
 }
 
 #[tokio::test]
 async fn monitor_rust_function_through_bootstrap_shim() {
-    let gavel = gavel_or_skip!();
+    let gavel = require_gavel!();
     let bin = paths::rust_echo_bin().unwrap();
     let mut env = start(with_gavel(gavel, Runtime::Provided { bootstrap: bin })).await;
     let r = env.invoke(br#"{"b":[1.50,2e3],"a":"x"}"#).await;
@@ -150,7 +149,7 @@ async fn monitor_rust_function_through_bootstrap_shim() {
 
 #[tokio::test]
 async fn allow_destination_file_gets_a_record_per_invocation() {
-    let gavel = gavel_or_skip!();
+    let gavel = require_gavel!();
     let out = tempfile::tempdir().unwrap();
     let file = out.path().join("allow.jsonl");
     let opts = with_gavel(gavel, Runtime::python("echo")).env(
@@ -192,7 +191,7 @@ async fn allow_destination_file_gets_a_record_per_invocation() {
 
 #[tokio::test]
 async fn enforce_blocks_eicar_before_the_handler() {
-    let gavel = gavel_or_skip!();
+    let gavel = require_gavel!();
     let out = tempfile::tempdir().unwrap();
     let marker = out.path().join("marker");
     let opts = with_gavel(gavel, Runtime::python("marker"))
@@ -236,7 +235,7 @@ async fn enforce_blocks_eicar_before_the_handler() {
 
 #[tokio::test]
 async fn monitor_reports_eicar_but_lets_it_through() {
-    let gavel = gavel_or_skip!();
+    let gavel = require_gavel!();
     let out = tempfile::tempdir().unwrap();
     let marker = out.path().join("marker");
     let opts = with_gavel(gavel, Runtime::python("marker"))
@@ -261,7 +260,7 @@ async fn monitor_reports_eicar_but_lets_it_through() {
 
 #[tokio::test]
 async fn enforce_blocks_leaked_key_pair_in_result() {
-    let gavel = gavel_or_skip!();
+    let gavel = require_gavel!();
     let opts = with_gavel(gavel, Runtime::python("leak_keys"))
         .env("GAVEL_MODE", "enforce")
         .env("GAVEL_POLICIES", "secrets-leak");
@@ -302,7 +301,7 @@ async fn enforce_blocks_leaked_key_pair_in_result() {
 
 #[tokio::test]
 async fn shutdown_flushes_then_exits() {
-    let gavel = gavel_or_skip!();
+    let gavel = require_gavel!();
     let out = tempfile::tempdir().unwrap();
     let file = out.path().join("allow.jsonl");
     let opts = with_gavel(gavel, Runtime::python("echo")).env(
@@ -331,7 +330,7 @@ async fn shutdown_flushes_then_exits() {
 
 #[tokio::test]
 async fn telemetry_posts_are_answered_2xx() {
-    let gavel = gavel_or_skip!();
+    let gavel = require_gavel!();
     let mut env = start(with_gavel(gavel, Runtime::python("echo"))).await;
     for _ in 0..3 {
         env.invoke(b"{}").await;
@@ -342,4 +341,83 @@ async fn telemetry_posts_are_answered_2xx() {
         assert!(d.took.as_millis() < 500, "{d:?}");
     }
     env.shutdown().await;
+}
+
+#[tokio::test]
+async fn configuration_errors_end_init_naming_the_variable() {
+    let gavel = require_gavel!();
+    for (var, value, expect) in [
+        ("GAVEL_POLICIES", "no-such-policy", "unknown policy `no-such-policy`"),
+        ("GAVEL_SETTINGS_MALICIOUS_CONTENT", "{not json", "not valid JSON"),
+        ("GAVEL_DESTINATION_ON_DENY", "mailto:soc@example.com", "expected stdout"),
+        ("GAVEL_MODE", "block", "`block` is not `monitor` or `enforce`"),
+    ] {
+        let opts = with_gavel(gavel.clone(), Runtime::python("echo")).env(var, value);
+        let err = match LambdaEnv::start(opts).await {
+            Ok(env) => {
+                env.shutdown().await;
+                panic!("{var}={value}: init succeeded");
+            }
+            Err(e) => e,
+        };
+        assert!(err.contains("init/error") && err.contains(var) && err.contains(expect), "{var}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn records_carry_telemetry_and_digests() {
+    let gavel = require_gavel!();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("all.jsonl");
+    let dest = format!("file:{}", file.display());
+    let opts = with_gavel(gavel, Runtime::python("echo"))
+        .env("GAVEL_DESTINATION_ON_ALLOW", &dest)
+        .env("GAVEL_DESTINATION_ON_ALERT", &dest)
+        .env("GAVEL_DESTINATION_ON_DENY", &dest);
+    let mut env = start(opts).await;
+    let payload = br#"{"orderId": 42}"#;
+    let r = env.invoke(payload).await;
+    env.shutdown().await;
+    let records = jsonl(&file);
+    let record = records.iter().find(|v| v["requestContext"]["requestId"] == r.request_id.as_str()).expect("record");
+    assert_eq!(record["requestPayload"], serde_json::json!({"orderId": 42}));
+    assert_eq!(record["responsePayload"], serde_json::json!({"orderId": 42}));
+    assert_eq!(record["requestContext"]["condition"], "Success");
+    assert!(record["requestContext"]["functionArn"].as_str().unwrap().starts_with("arn:aws:lambda:"));
+    let digest = gavel::engine::sha256_hex(payload);
+    assert_eq!(record["requestPayloadSha256"], digest.as_str());
+    assert_eq!(record["responsePayloadSha256"], digest.as_str());
+    assert_eq!(record["telemetry"]["status"], "success", "runtimeDone status in {record}");
+    let names: Vec<&str> = record["verdict"]["policies"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"malicious-content") && names.contains(&"secrets-leak"), "{names:?}");
+}
+
+#[tokio::test]
+async fn monitor_result_unchanged_by_looping_and_trapping_policies() {
+    let gavel = require_gavel!();
+    let hostile = paths::target_dir().join("test-policies/hostile.wasm");
+    for mode in ["loop", "trap"] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("alert.jsonl");
+        let opts = with_gavel(gavel.clone(), Runtime::python("echo"))
+            .env("GAVEL_POLICIES", hostile.display().to_string())
+            .env("GAVEL_SETTINGS_HOSTILE", format!("\"{mode}\""))
+            .env("GAVEL_POLICY_TIMEOUT_MS", "30")
+            .env("GAVEL_DESTINATION_ON_ALERT", format!("file:{}", file.display()));
+        let mut env = start(opts).await;
+        let r = env.invoke(TRICKY_JSON).await;
+        assert_eq!(r.body, TRICKY_JSON, "{mode}: result changed");
+        assert!(r.error.is_none());
+        env.shutdown().await;
+        let records = jsonl(&file);
+        let errors: Vec<&str> = records[0]["verdict"]["policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["error"].as_str())
+            .collect();
+        let expect = if mode == "loop" { "timeout" } else { "trap" };
+        assert!(!errors.is_empty() && errors.iter().all(|e| e.contains(expect)), "{mode}: {errors:?}");
+        assert_eq!(records[0]["verdict"]["decision"], "alert", "GAVEL_ON_POLICY_ERROR default");
+    }
 }

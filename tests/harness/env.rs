@@ -382,6 +382,8 @@ impl LambdaEnv {
             .current_dir(&task_root);
         if let Some(p) = self.proxy_port {
             cmd.env("GAVEL_PROXY_PORT", p.to_string());
+            // Tests run side by side: each extension gets its own telemetry listener port.
+            cmd.env("GAVEL_TELEMETRY_PORT", paths::free_port().to_string());
         }
         for (k, v) in &self.opts.env {
             cmd.env(k, v);

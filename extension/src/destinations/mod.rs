@@ -1,13 +1,46 @@
-//! Destinations: where verdict records go. Parsing of destination strings, the
-//! [`Destination`] trait, and the local sinks (`stdout`, `file:`). The AWS destinations (SNS,
-//! SQS, Lambda, EventBridge) plug in behind the same trait; this module is the only one that
-//! will talk to the AWS SDK.
+//! Destinations: where verdict records go. Parsing of destination strings, the local sinks
+//! (`stdout`, `file:`) behind the [`Destination`] trait, the AWS destinations (SNS, SQS,
+//! Lambda, EventBridge; [`aws`]), record shrinking and the spool. This module is the only one
+//! that talks to the AWS SDK.
 
+pub mod aws;
 mod local;
+pub mod shrink;
+pub mod spool;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
+pub use aws::{AwsContext, AwsDestination, AwsError};
+pub use aws_config::SdkConfig;
 pub use local::{FileSink, StdoutSink};
+pub use spool::{Spool, SpoolError, Spooled};
+
+/// How delivery behaves (the extension's `Delivery::open` uses the defaults with the configured
+/// budget; tests and the demo point the spool and the AWS SDK elsewhere).
+#[derive(Debug, Clone)]
+pub struct DeliveryOptions {
+    /// Time one `deliver` may take (`GAVEL_DELIVERY_BUDGET_MS`).
+    pub budget: Duration,
+    /// Spool directory.
+    pub spool_dir: PathBuf,
+    /// Spool bound in bytes.
+    pub spool_max_bytes: u64,
+    /// AWS SDK configuration; `None` loads the standard chain on first use.
+    pub aws: Option<SdkConfig>,
+}
+
+impl DeliveryOptions {
+    /// Defaults: `/tmp/gavel-spool`, 128 MiB, the standard AWS chain.
+    pub fn new(budget: Duration) -> Self {
+        Self {
+            budget,
+            spool_dir: spool::DEFAULT_DIR.into(),
+            spool_max_bytes: spool::DEFAULT_MAX_BYTES,
+            aws: None,
+        }
+    }
+}
 
 /// A parsed destination from `GAVEL_DESTINATION_ON_*`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,14 +176,15 @@ pub trait Destination: Send + Sync {
     fn deliver(&self, records: &[String]) -> Result<(), DeliveryError>;
 }
 
-/// Build the sink for a spec. AWS destinations are not available in this build yet, and say so.
+/// Build the sink for a local spec (`stdout`, `file:`). AWS destinations are asynchronous and
+/// built with [`AwsDestination::new`].
 pub fn open(spec: &DestinationSpec) -> Result<Box<dyn Destination>, DeliveryError> {
     match spec {
         DestinationSpec::Stdout => Ok(Box::new(StdoutSink)),
         DestinationSpec::File(path) => Ok(Box::new(FileSink::new(path.clone()))),
         other => Err(DeliveryError {
             destination: other.label(),
-            message: "AWS destinations are not supported by this build".into(),
+            message: "AWS destinations are opened with AwsDestination::new".into(),
         }),
     }
 }

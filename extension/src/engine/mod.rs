@@ -2,14 +2,16 @@
 //! fresh, capped sandbox.
 //!
 //! ```no_run
-//! use gavel::engine::{EngineBuilder, PolicySource, InvocationInput, Phase};
+//! use gavel::engine::{Decision, EngineBuilder, Evaluation, InvocationInput, Phase, PolicySource};
 //! # fn main() -> Result<(), gavel::engine::EngineError> {
 //! let engine = EngineBuilder::new().timeout_ms(50).memory_mb(64).build()?;
 //! let source = PolicySource::from_file("target/policies/malicious-content.wasm".as_ref(), None)?;
 //! let policy = engine.load(source, "{}")?;
 //! let input = InvocationInput { event: br#"{"body":"hi"}"#.to_vec(), ..InvocationInput::default() };
-//! let outcome = engine.evaluate(&policy, Phase::Request, &input);
-//! println!("{:?}", outcome.decision);
+//! // One Evaluation per phase, lent to every policy; a faulting policy counts as `alert` here.
+//! let mut evaluation = Evaluation::new(input, Phase::Request);
+//! let outcome = engine.evaluate(&policy, &mut evaluation, Decision::Alert);
+//! println!("{:?} {:?}", outcome.decision, outcome.error);
 //! # Ok(()) }
 //! ```
 //!

@@ -162,11 +162,14 @@ async fn on_event(
     match event.next {
         NextEvent::Invoke(invoke) => {
             let deadline = instant_of(invoke.deadline_ms) + DEADLINE_GRACE;
-            if let Some(finished) = running
-                .invocations
-                .finish(&invoke.request_id, deadline)
-                .await
-            {
+            // Retry the spool while the function runs: the sandbox is thawed now, and this
+            // never touches the function's request or response path.
+            let flush_until = tokio::time::Instant::now() + running.delivery.budget();
+            let (finished, _) = tokio::join!(
+                running.invocations.finish(&invoke.request_id, deadline),
+                running.delivery.flush(flush_until),
+            );
+            if let Some(finished) = finished {
                 running
                     .delivery
                     .deliver(finished.decision, finished.record)
@@ -177,12 +180,17 @@ async fn on_event(
             tracing::info!(reason = %shutdown.shutdown_reason, "shutdown: final flush");
             let deadline = instant_of(shutdown.deadline_ms);
             let flush = async {
+                // Half the time for records still in flight, the rest for the spool; what is
+                // still owed at the end goes to the log stream (final_flush).
+                let now = tokio::time::Instant::now();
+                let half = now + deadline.saturating_duration_since(now) / 2;
                 for finished in running.invocations.drain().await {
                     running
                         .delivery
-                        .deliver(finished.decision, finished.record)
+                        .deliver_until(finished.decision, finished.record, half)
                         .await;
                 }
+                running.delivery.final_flush(deadline).await;
             };
             if tokio::time::timeout_at(deadline, flush).await.is_err() {
                 tracing::error!("shutdown deadline reached during the final flush");

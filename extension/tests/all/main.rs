@@ -1,5 +1,6 @@
 //! Extension integration tests: one binary, one link.
 
+mod destinations;
 mod engine;
 mod proxy;
 mod shipped;

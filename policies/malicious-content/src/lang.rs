@@ -199,8 +199,13 @@ pub fn java(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     }
     // OGNL / EL expressions.
     if let Some((p, _)) = find_any(lower, &["%{(", "%{#", "${#", "#{", "${(", "%{@", "${@"]) {
-        let rest = &lower[p..];
-        if rest.contains('(') || rest.contains('@') || rest.contains('#') {
+        // `#{name}` is template interpolation (Ruby, JSF labels, i18n strings); an EL/OGNL
+        // attack reaches for members: `#{T(java.lang.Runtime).getRuntime()}`, `%{#ctx[...]}`.
+        let opener = if lower[p..].starts_with("#{") { 2 } else { 3 };
+        let rest = &lower[p + opener..];
+        let body = &rest[..rest.find('}').unwrap_or(rest.len())];
+        let member_call = body.contains('(') && (body.contains('.') || body.contains('@'));
+        if opener == 3 || member_call || body.contains(['#', '@', '[']) {
             return Some(Hit::deny("java.expression", p, "OGNL/EL expression"));
         }
     }
@@ -637,6 +642,7 @@ mod tests {
     fn ctx() -> Ctx<'static> {
         Ctx {
             kind: &InputKind::QueryValue,
+            name: "",
         }
     }
 

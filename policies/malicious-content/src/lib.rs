@@ -61,6 +61,9 @@ impl Hit {
 pub struct Ctx<'a> {
     /// Where the value came from.
     pub kind: &'a InputKind,
+    /// The parameter / field / header name the value belongs to (last JSON-pointer token that
+    /// is not an array index), lower-cased; empty when unknown.
+    pub name: &'a str,
 }
 
 impl Ctx<'_> {
@@ -169,6 +172,17 @@ fn has_children(inputs: &[ScanInput], i: &ScanInput) -> bool {
     })
 }
 
+/// The name a value is filed under: the last JSON-pointer token that is not an array index.
+fn param_name(location: &str) -> String {
+    location
+        .rsplit('/')
+        .find(|t| !t.is_empty() && !t.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or("")
+        .replace("~1", "/")
+        .replace("~0", "~")
+        .to_ascii_lowercase()
+}
+
 /// Run every enabled detector over every scannable input.
 pub fn scan_inputs(inputs: &[ScanInput], settings: &Settings, report: &mut Report) {
     let mut seen: Vec<(&'static str, String)> = Vec::new();
@@ -194,7 +208,11 @@ pub fn scan_inputs(inputs: &[ScanInput], settings: &Settings, report: &mut Repor
             found.push(h);
         }
         let text = String::from_utf8_lossy(data);
-        let ctx = Ctx { kind: &inp.kind };
+        let name = param_name(&inp.location);
+        let ctx = Ctx {
+            kind: &inp.kind,
+            name: &name,
+        };
         let mut evidence_text: Vec<(Hit, String)> = Vec::new();
         if !whole {
             let mut vars = text::variants(&text);

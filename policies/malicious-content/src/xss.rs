@@ -412,6 +412,7 @@ mod tests {
             &l,
             Ctx {
                 kind: &InputKind::QueryValue,
+                name: "",
             },
         )
     }

@@ -47,6 +47,15 @@ fn json_body(body: serde_json::Value) -> serde_json::Value {
     })
 }
 
+fn form(body: &str) -> serde_json::Value {
+    json!({
+        "resource": "/submit", "path": "/submit", "httpMethod": "POST",
+        "headers": {"Host": "api.example.org", "Content-Type": "application/x-www-form-urlencoded",
+                    "X-User-Name": "john doe", "Referer": "https://www.example.com/contact?ref=nav"},
+        "body": body, "isBase64Encoded": false
+    })
+}
+
 fn path(p: &str) -> serde_json::Value {
     json!({
         "version": "2.0", "routeKey": "$default", "rawPath": p,
@@ -91,7 +100,6 @@ const QUERY_VALUES: &[&str] = &[
     "data:image/png;base64,iVBORw0KGgo=",
     "2024-01-15T10:30:00Z",
     "1.2.3",
-    "../",
     "Loading...",
     "wait... what?",
     "src/main.rs",
@@ -116,6 +124,14 @@ const BODIES: &[&str] = &[
     r#"{"description": "Our product fetches data from your CRM and syncs it nightly."}"#,
 ];
 
+const FORMS: &[&str] = &[
+    "name=john+doe&city=new+york",
+    "name=john%20doe&message=hi+there",
+    "first=john&last=doe&email=john.doe%40example.com",
+    "comment=I+think+the+price+is+too+high+%26+the+delivery+is+slow",
+    "website=https%3A%2F%2Fjohndoe.dev&name=John+Doe",
+];
+
 const PATHS: &[&str] = &[
     "/.well-known/openid-configuration",
     "/.well-known/acme-challenge/abc123",
@@ -134,6 +150,9 @@ fn benign_values_allowed() {
     for b in BODIES {
         let body: serde_json::Value = serde_json::from_str(b).unwrap();
         bad.extend(assert_allow(b, json_body(body)));
+    }
+    for f in FORMS {
+        bad.extend(assert_allow(f, form(f)));
     }
     for p in PATHS {
         bad.extend(assert_allow(p, path(p)));

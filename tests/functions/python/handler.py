@@ -71,3 +71,18 @@ def env_probe(event, context):
         "pid": os.getpid(),
         "ppid": os.getppid(),
     }
+
+
+def demo(event, context):
+    """The `make demo` function: a tiny API that answers 200 with JSON; its /debug route leaks
+    credentials, the mistake gavel's secrets-leak policy exists to catch."""
+    try:
+        ev = json.loads(_raw(event))
+    except ValueError:
+        ev = {}
+    path = ev.get("rawPath") or ev.get("path") or ""
+    if path == "/debug":
+        body = {"aws_access_key_id": LEAKED_ACCESS_KEY_ID, "aws_secret_access_key": LEAKED_SECRET_ACCESS_KEY}
+    else:
+        body = {"ok": True, "path": path}
+    return {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": json.dumps(body)}

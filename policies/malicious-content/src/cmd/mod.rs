@@ -64,6 +64,10 @@ fn command_at(lower: &str, i: usize) -> Option<(String, usize)> {
         }
         k += 1;
     }
+    // `base64,iVBOR` (a data: URL) or `ls=1` is one word / an assignment, not a command.
+    if matches!(b.get(k), Some(b',')) {
+        return None;
+    }
     let w = w.trim_end_matches('.').to_string();
     (!w.is_empty()).then_some((w, k))
 }
@@ -224,6 +228,19 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
         {
             return Some(Hit::deny("rce.shell-syntax", p, "shell expansion syntax"));
         }
+    }
+    // Parameter expansion with a pattern operator: `${x#{}}`, `${PATH%%:*}`, `${a/b/c}`.
+    let mut from = 0;
+    while let Some(q) = lower[from..].find("${") {
+        let at = from + q + 2;
+        let id = lower[at..]
+            .bytes()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
+            .count();
+        if id > 0 && matches!(b.get(at + id), Some(b'#' | b'%' | b'/' | b'^' | b',')) {
+            return Some(Hit::deny("rce.shell-syntax", at - 2, "shell parameter expansion"));
+        }
+        from = at;
     }
     // Backtick substitution with a command inside.
     if let Some(p) = lower.find('`')
@@ -501,6 +518,7 @@ mod tests {
             &l,
             Ctx {
                 kind: &InputKind::QueryValue,
+                name: "",
             },
         )
     }

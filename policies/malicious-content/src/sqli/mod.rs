@@ -58,6 +58,16 @@ pub fn scan(_orig: &str, lower: &str, _ctx: Ctx) -> Option<Hit> {
     // opened with `'`, `"` or a backtick.
     for qc in ['\'', '"', '`'] {
         let Some(q) = lower.find(qc) else { continue };
+        // A balanced quote opened after a space before a letter quotes text (markdown
+        // `code`, 'words'); it does not close the developer's literal.
+        let b = lower.as_bytes();
+        if q > 0
+            && b[q - 1] == b' '
+            && b.get(q + 1).is_some_and(|c| c.is_ascii_alphabetic())
+            && lower.matches(qc).count() % 2 == 0
+        {
+            continue;
+        }
         let toks = tokenize(lower, q + 1);
         if let Some(mut h) = rules(lower, &toks, true).or_else(|| extra(lower, &toks, Some(q))) {
             h.strong = h.strong || h.rule != "sqli.function";
@@ -113,6 +123,7 @@ mod tests {
             &l,
             Ctx {
                 kind: &InputKind::QueryValue,
+                name: "",
             },
         )
     }

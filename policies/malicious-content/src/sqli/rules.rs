@@ -78,7 +78,11 @@ pub fn rules(s: &str, toks: &[Tok], broke: bool) -> Option<Hit> {
                         let x = &toks[k];
                         let fcall = x.t == T::Word
                             && next(toks, k + 1).is_some_and(|m| toks[m].t == T::LParen);
-                        if (x.t == T::Op && word(s, x) == "*")
+                        // `I tried select * from t where ...` in a forum post: SQL quoted
+                        // mid-sentence, not a value that starts an injection.
+                        let mid_prose = is_prose
+                            && toks[..i].iter().filter(|t| t.t == T::Word).count() >= 2;
+                        if (x.t == T::Op && word(s, x) == "*" && !mid_prose)
                             || x.t == T::Var
                             || x.t == T::LParen
                             || (fcall && !is_prose)
