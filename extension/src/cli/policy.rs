@@ -1,4 +1,4 @@
-//! `gavel policy …`: test, bench and inspect one policy.
+//! `gavel policy …`: test, bench, inspect, sign and verify one policy; generate signing keys.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -8,6 +8,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use crate::catalog::{ManifestEntry, find};
+use crate::signing::{self, SigningError, TrustedKeys};
 use crate::config::Mode;
 use crate::engine::{
     Decision, Engine, EngineBuilder, Evaluation, InvocationInput, LoadedPolicy, Phase, PolicySource,
@@ -68,6 +69,67 @@ pub enum PolicyCommand {
         /// Print as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Generate an ed25519 key pair for signing policies.
+    ///
+    /// Writes the private key to P (base64 of the 32-byte secret, mode 0600) and the public key
+    /// to P.pub, and prints the public key on stdout. Keep P secret (a secrets manager or an
+    /// offline machine); give the public key to functions as GAVEL_TRUSTED_KEYS.
+    ///
+    /// Example:
+    ///   KEY=$(gavel policy keygen --out ~/.gavel/acme-policies)
+    ///   # on the function: GAVEL_TRUSTED_KEYS=$KEY
+    #[command(verbatim_doc_comment)]
+    Keygen {
+        /// Private key file to write; the public key goes to `<P>.pub`.
+        #[arg(long, value_name = "P")]
+        out: PathBuf,
+        /// Replace an existing key (signatures made with the old key will no longer verify
+        /// under the new one).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Sign a policy: writes `<policy>.sig` beside its `.wasm`.
+    ///
+    /// The signature covers the policy's bytes (sha256) and its own name and version, as
+    /// reported by the policy; a change to any of them invalidates it. The .sig is JSON
+    /// ({"name","version","sha256","keyId","signature"}) so a reviewer can read what was signed.
+    /// Ship it next to the .wasm: gavel/policies/<name>.wasm + gavel/policies/<name>.sig.
+    ///
+    /// Example:
+    ///   gavel policy sign --key ~/.gavel/acme-policies target/policies/pii-guard.wasm
+    #[command(verbatim_doc_comment)]
+    Sign {
+        /// Private key file written by `gavel policy keygen`.
+        #[arg(long, value_name = "P")]
+        key: PathBuf,
+        /// A built policy's name or a path to a `.wasm` file.
+        policy: String,
+    },
+    /// Check a policy's signature exactly as the extension does under GAVEL_TRUSTED_KEYS.
+    ///
+    /// Exits 0 if `<policy>.sig` exists, matches the policy's bytes, name and version, and
+    /// verifies under one of the given keys; otherwise prints why (missing .sig, sha256
+    /// mismatch, untrusted key, bad signature) and exits 1.
+    ///
+    /// Examples:
+    ///   gavel policy verify --pubkey ~/.gavel/acme-policies.pub pii-guard
+    ///   gavel policy verify --pubkey "$KEY" /opt/gavel/policies/pii-guard.wasm
+    ///   GAVEL_TRUSTED_KEYS=k1,k2 gavel policy verify pii-guard
+    #[command(verbatim_doc_comment)]
+    Verify {
+        /// Trusted public key: a `.pub` file or the base64 key. Repeat (or comma-separate) to
+        /// trust several; defaults to GAVEL_TRUSTED_KEYS.
+        #[arg(
+            long = "pubkey",
+            value_name = "K",
+            env = "GAVEL_TRUSTED_KEYS",
+            value_delimiter = ',',
+            required = true
+        )]
+        pubkeys: Vec<String>,
+        /// A built policy's name or a path to a `.wasm` file.
+        policy: String,
     },
 }
 
@@ -162,7 +224,123 @@ pub fn run(cmd: PolicyCommand) -> Result<i32> {
             }
             Ok(0)
         }
+        PolicyCommand::Keygen { out, force } => {
+            let key = signing::generate();
+            let pub_path = signing::write_keypair(&out, &key, force)?;
+            let public = signing::encode_public_key(&key.verifying_key());
+            eprintln!(
+                "wrote private key {} (mode 0600, keep it secret) and public key {} (key id {})",
+                out.display(),
+                pub_path.display(),
+                signing::key_id(&key.verifying_key())
+            );
+            eprintln!("trust it on a function with GAVEL_TRUSTED_KEYS={public}");
+            // Only the key on stdout, so `KEY=$(gavel policy keygen --out P)` works.
+            println!("{public}");
+            Ok(0)
+        }
+        PolicyCommand::Sign { key, policy } => {
+            warn_if_readable(&key);
+            let key = signing::read_signing_key(&key)?;
+            let path = find(&policy).map_err(anyhow::Error::msg)?;
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            // Sign the metadata the policy itself reports, the same values the verifier sees.
+            let engine = EngineBuilder::new().build()?;
+            let loaded = engine.load(PolicySource::from_file(&path, None)?, "{}")?;
+            let sig = signing::sign(&key, &loaded.name, &loaded.version, &bytes)?;
+            let sig_path = signing::signature_path(&path);
+            sig.write(&sig_path)?;
+            println!(
+                "signed {} {} (sha256 {}) with key {}\nwrote {}",
+                sig.name,
+                sig.version,
+                sig.sha256,
+                sig.key_id,
+                sig_path.display()
+            );
+            Ok(0)
+        }
+        PolicyCommand::Verify { pubkeys, policy } => {
+            let keys = pubkeys
+                .iter()
+                .map(|k| signing::public_key_arg(k.trim()))
+                .collect::<Result<Vec<_>, _>>()
+                .context("--pubkey")?;
+            let trusted = TrustedKeys::new(keys);
+            let path = find(&policy).map_err(anyhow::Error::msg)?;
+            match verify(&trusted, &path) {
+                Ok(signed) => {
+                    println!(
+                        "ok: {} {} ({}) is signed by trusted key {}",
+                        signed.name,
+                        signed.version,
+                        path.display(),
+                        signed.key_id
+                    );
+                    Ok(0)
+                }
+                Err(VerifyError::Signature(e)) => {
+                    eprintln!("gavel: {}: signature refused: {e}", path.display());
+                    Ok(1)
+                }
+                Err(VerifyError::Other(e)) => Err(e),
+            }
+        }
     }
+}
+
+enum VerifyError {
+    /// The signature does not hold: exit 1.
+    Signature(SigningError),
+    /// Could not even check (unreadable, not a policy): exit 2.
+    Other(anyhow::Error),
+}
+
+/// The extension's check: authenticate the bytes first, load, then compare the metadata.
+fn verify(trusted: &TrustedKeys, path: &std::path::Path) -> Result<signing::Signed, VerifyError> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read {}", path.display()))
+        .map_err(VerifyError::Other)?;
+    let signed = trusted
+        .verify_file(path, &bytes)
+        .map_err(VerifyError::Signature)?;
+    let engine = EngineBuilder::new()
+        .build()
+        .map_err(|e| VerifyError::Other(e.into()))?;
+    let loaded = engine
+        .load(
+            PolicySource {
+                label: path.display().to_string(),
+                bytes,
+                expected_sha256: None,
+            },
+            "{}",
+        )
+        .map_err(|e| VerifyError::Other(e.into()))?;
+    signed
+        .check_metadata(&loaded.name, &loaded.version)
+        .map_err(VerifyError::Signature)?;
+    Ok(signed)
+}
+
+/// A private key others can read is as good as published; say so, but still sign (the user
+/// may be on a single-user machine or a CI runner with its own isolation).
+fn warn_if_readable(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            eprintln!(
+                "gavel: warning: private key {} is readable by other users (chmod 600 it)",
+                path.display()
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 fn load(policy: &str, settings: &str, timeout_ms: u64) -> Result<(LoadedPolicy, Engine)> {

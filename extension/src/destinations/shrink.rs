@@ -39,7 +39,9 @@ pub fn shrink(record: &str, limit: usize) -> Cow<'_, str> {
 fn try_shrink(record: &str, limit: usize) -> Result<String, ShrinkError> {
     let mut value: Value = serde_json::from_str(record)?;
     let Some(map) = value.as_object_mut() else {
-        return Ok(json!({"gavelShrunk": "not an object", "originalBytes": record.len()}).to_string());
+        return Ok(
+            json!({"gavelShrunk": "not an object", "originalBytes": record.len()}).to_string(),
+        );
     };
     // Step 1: what `GAVEL_PAYLOADS=truncated` would have kept.
     for key in PAYLOADS {
@@ -162,7 +164,10 @@ mod tests {
         assert_eq!(v["requestPayload"], Value::Null);
         assert_eq!(v["requestPayloadTruncated"], json!(true));
         assert_eq!(v["requestPayloadSha256"], json!("ab".repeat(32)));
-        assert_eq!(v["verdict"]["policies"][0]["findings"][0]["severity"], json!("high"));
+        assert_eq!(
+            v["verdict"]["policies"][0]["findings"][0]["severity"],
+            json!("high")
+        );
     }
 
     #[test]

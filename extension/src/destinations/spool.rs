@@ -164,7 +164,10 @@ impl Spool {
             .filter_map(Result::ok)
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .filter(|p| p.file_name().is_some_and(|n| !n.to_string_lossy().starts_with('.')))
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
+            })
             .collect()
     }
 
@@ -214,9 +217,11 @@ mod tests {
         assert_eq!(spool.len(), 4);
         // No temporary files left behind.
         assert!(
-            std::fs::read_dir(spool.dir())
+            std::fs::read_dir(spool.dir()).unwrap().all(|e| !e
                 .unwrap()
-                .all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".tmp"))
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".tmp"))
         );
     }
 

@@ -13,8 +13,7 @@ use tokio::time::Instant;
 
 use crate::config::Routes;
 use crate::destinations::{
-    self, AwsContext, AwsDestination, DeliveryOptions, Destination, DestinationSpec, Spool,
-    Spooled,
+    self, AwsContext, AwsDestination, DeliveryOptions, Destination, DestinationSpec, Spool, Spooled,
 };
 use crate::engine::Decision;
 
@@ -272,9 +271,8 @@ impl Delivery {
         loop {
             let (ok, failed) = self.round(std::mem::take(&mut pending), deadline).await;
             sent.extend(ok);
-            let (retry, stop): (Vec<_>, Vec<_>) = failed
-                .into_iter()
-                .partition(|(i, _)| !probe_only[i.target]);
+            let (retry, stop): (Vec<_>, Vec<_>) =
+                failed.into_iter().partition(|(i, _)| !probe_only[i.target]);
             given_up.extend(stop);
             if retry.is_empty() {
                 break;
@@ -360,7 +358,8 @@ async fn send_to(target: &Target, items: &[Item], deadline: Instant) -> Vec<Opti
         }
         Sink::Aws(aws) => {
             let records: Vec<Arc<str>> = items.iter().map(|i| i.record.clone()).collect();
-            let mut results = vec![Some("not attempted: an earlier call failed".to_string()); items.len()];
+            let mut results =
+                vec![Some("not attempted: an earlier call failed".to_string()); items.len()];
             for range in aws.plan(&records) {
                 match tokio::time::timeout_at(deadline, aws.send(&records[range.clone()])).await {
                     Ok(per_entry) => {
@@ -405,4 +404,3 @@ fn undelivered(record: &str, destination: &str) {
         tracing::error!("writing an undelivered record to stdout: {e}");
     }
 }
-

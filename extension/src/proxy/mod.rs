@@ -256,8 +256,8 @@ pub trait Interceptor: Send + Sync + 'static {
     /// stream ended and only `Forward` is possible.
     fn on_result(&self, result: ResultSeen) -> BoxFuture<'_, ResponseAction>;
 
-    /// Upstream accepted (2xx) a result, an error, a replacement or a block for `request_id`:
-    /// the caller has its answer. The moment to deliver verdicts — off the runtime's path, so
+    /// Upstream answered the post of a result, an error or a replacement (any status), or
+    /// accepted a block, for `request_id`: the caller has its answer. The moment to deliver verdicts — off the runtime's path, so
     /// hand the work to another task and return.
     fn on_result_forwarded(&self, request_id: &str);
 }

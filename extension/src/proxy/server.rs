@@ -449,11 +449,10 @@ async fn result(
             "a streamed or over-limit result cannot be replaced; it was forwarded"
         );
     }
-    let resp = sent?;
-    if resp.status().is_success() {
-        notify_forwarded(state, &request_id);
-    }
-    Ok(relay(resp))
+    // Any outcome ends the exchange (a 413, a 400, a failed post too): the lifecycle must not
+    // wait for more.
+    notify_forwarded(state, &request_id);
+    Ok(relay(sent?))
 }
 
 /// The error type a stream's trailers report, if any.
@@ -540,9 +539,8 @@ async fn buffered_result(
                 .await?
         }
     };
-    if resp.status().is_success() {
-        notify_forwarded(state, &request_id);
-    }
+    // Any answer ends the exchange, whatever its status.
+    notify_forwarded(state, &request_id);
     Ok(relay(resp))
 }
 

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sqs::config::Credentials;
 use gavel::config::Routes;
+use gavel::destinations::DeliveryOptions;
 use gavel::destinations::DestinationSpec;
 use gavel::engine::Decision;
-use gavel::destinations::DeliveryOptions;
 use gavel::extension::Delivery;
 use serde_json::{Value, json};
 
@@ -50,7 +50,10 @@ impl Moto {
             .unwrap();
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(30), "moto did not start");
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "moto did not start"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         Self { port, child }
@@ -111,11 +114,7 @@ fn spec(arn: &str) -> DestinationSpec {
     DestinationSpec::parse(arn).unwrap()
 }
 
-fn delivery(
-    config: &SdkConfig,
-    routes: Routes,
-    budget: Duration,
-) -> (Delivery, tempfile::TempDir) {
+fn delivery(config: &SdkConfig, routes: Routes, budget: Duration) -> (Delivery, tempfile::TempDir) {
     let spool = tempfile::tempdir().unwrap();
     let mut options = DeliveryOptions::new(budget);
     options.spool_dir = spool.path().join("spool");
@@ -188,7 +187,10 @@ async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<(Value, HashMap<Stri
                 .into_iter()
                 .filter_map(|(k, v)| v.string_value.map(|s| (k, s)))
                 .collect();
-            out.push((serde_json::from_str(m.body.as_deref().unwrap()).unwrap(), attributes));
+            out.push((
+                serde_json::from_str(m.body.as_deref().unwrap()).unwrap(),
+                attributes,
+            ));
         }
     }
     out
@@ -206,7 +208,10 @@ async fn subscribe(sns: &aws_sdk_sns::Client, topic: &str, queue_arn: &str) {
 }
 
 fn request_id(v: &Value) -> String {
-    v["requestContext"]["requestId"].as_str().unwrap().to_string()
+    v["requestContext"]["requestId"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 #[tokio::test]
@@ -215,7 +220,11 @@ async fn sqs_standard_receives_a_well_formed_record_with_attributes() {
     let config = sdk_config(&moto.endpoint()).await;
     let sqs = aws_sdk_sqs::Client::new(&config);
     let (url, queue) = create_queue(&sqs, "verdicts").await;
-    let (delivery, _spool) = delivery(&config, everywhere(vec![spec(&queue)]), Duration::from_secs(2));
+    let (delivery, _spool) = delivery(
+        &config,
+        everywhere(vec![spec(&queue)]),
+        Duration::from_secs(2),
+    );
     let done = delivery
         .deliver(Decision::Deny, record("req-1", Decision::Deny, "orders"))
         .await;
@@ -235,14 +244,31 @@ async fn sqs_standard_receives_a_well_formed_record_with_attributes() {
 async fn sns_delivers_to_a_subscribed_queue() {
     let moto = Moto::start();
     let config = sdk_config(&moto.endpoint()).await;
-    let (sqs, sns) = (aws_sdk_sqs::Client::new(&config), aws_sdk_sns::Client::new(&config));
+    let (sqs, sns) = (
+        aws_sdk_sqs::Client::new(&config),
+        aws_sdk_sns::Client::new(&config),
+    );
     let (url, queue) = create_queue(&sqs, "from-sns").await;
-    let topic = sns.create_topic().name("verdicts").send().await.unwrap().topic_arn.unwrap();
+    let topic = sns
+        .create_topic()
+        .name("verdicts")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
     subscribe(&sns, &topic, &queue).await;
-    let (delivery, _spool) = delivery(&config, everywhere(vec![spec(&topic)]), Duration::from_secs(2));
+    let (delivery, _spool) = delivery(
+        &config,
+        everywhere(vec![spec(&topic)]),
+        Duration::from_secs(2),
+    );
     for i in 0..12 {
         let done = delivery
-            .deliver(Decision::Alert, record(&format!("req-{i}"), Decision::Alert, "orders"))
+            .deliver(
+                Decision::Alert,
+                record(&format!("req-{i}"), Decision::Alert, "orders"),
+            )
             .await;
         assert_eq!(done.ok.len(), 1, "{done:?}");
     }
@@ -256,9 +282,19 @@ async fn sns_delivers_to_a_subscribed_queue() {
 async fn eventbridge_rule_routes_to_a_queue() {
     let moto = Moto::start();
     let config = sdk_config(&moto.endpoint()).await;
-    let (sqs, events) = (aws_sdk_sqs::Client::new(&config), aws_sdk_eventbridge::Client::new(&config));
+    let (sqs, events) = (
+        aws_sdk_sqs::Client::new(&config),
+        aws_sdk_eventbridge::Client::new(&config),
+    );
     let (url, queue) = create_queue(&sqs, "from-events").await;
-    let bus = events.create_event_bus().name("security").send().await.unwrap().event_bus_arn.unwrap();
+    let bus = events
+        .create_event_bus()
+        .name("security")
+        .send()
+        .await
+        .unwrap()
+        .event_bus_arn
+        .unwrap();
     events
         .put_rule()
         .name("gavel-deny")
@@ -271,14 +307,31 @@ async fn eventbridge_rule_routes_to_a_queue() {
         .put_targets()
         .rule("gavel-deny")
         .event_bus_name("security")
-        .targets(aws_sdk_eventbridge::types::Target::builder().id("q").arn(&queue).build().unwrap())
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("q")
+                .arn(&queue)
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
-    let (delivery, _spool) = delivery(&config, everywhere(vec![spec(&bus)]), Duration::from_secs(2));
-    delivery.deliver(Decision::Deny, record("req-deny", Decision::Deny, "orders")).await;
+    let (delivery, _spool) = delivery(
+        &config,
+        everywhere(vec![spec(&bus)]),
+        Duration::from_secs(2),
+    );
+    delivery
+        .deliver(Decision::Deny, record("req-deny", Decision::Deny, "orders"))
+        .await;
     // The rule matches on the detail: an alert reaches the bus but not this queue.
-    let done = delivery.deliver(Decision::Alert, record("req-alert", Decision::Alert, "orders")).await;
+    let done = delivery
+        .deliver(
+            Decision::Alert,
+            record("req-alert", Decision::Alert, "orders"),
+        )
+        .await;
     assert_eq!(done.ok, vec![bus.clone()]);
     let got = drain(&sqs, &url).await;
     assert_eq!(got.len(), 1, "{got:?}");
@@ -292,8 +345,13 @@ async fn eventbridge_rule_routes_to_a_queue() {
 async fn lambda_async_invoke_is_accepted() {
     let moto = Moto::start();
     // moto runs functions in docker unless told otherwise; gavel only needs the 202.
-    moto.post("/moto-api/config", &[("Content-Type", "application/json")], r#"{"lambda":{"use_docker":false}}"#);
-    let iam = "Action=CreateRole&Version=2010-05-08&RoleName=responder&AssumeRolePolicyDocument=%7B%7D";
+    moto.post(
+        "/moto-api/config",
+        &[("Content-Type", "application/json")],
+        r#"{"lambda":{"use_docker":false}}"#,
+    );
+    let iam =
+        "Action=CreateRole&Version=2010-05-08&RoleName=responder&AssumeRolePolicyDocument=%7B%7D";
     let answer = moto.post(
         "/",
         &[
@@ -314,14 +372,24 @@ async fn lambda_async_invoke_is_accepted() {
         .runtime(aws_sdk_lambda::types::Runtime::Python312)
         .handler("index.handler")
         .role(format!("arn:aws:iam::{ACCOUNT}:role/responder"))
-        .code(aws_sdk_lambda::types::FunctionCode::builder().zip_file(aws_sdk_lambda::primitives::Blob::new(zip)).build())
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .zip_file(aws_sdk_lambda::primitives::Blob::new(zip))
+                .build(),
+        )
         .send()
         .await
         .unwrap()
         .function_arn
         .unwrap();
-    let (delivery, _spool) = delivery(&config, everywhere(vec![spec(&function)]), Duration::from_secs(2));
-    let done = delivery.deliver(Decision::Deny, record("req-1", Decision::Deny, "orders")).await;
+    let (delivery, _spool) = delivery(
+        &config,
+        everywhere(vec![spec(&function)]),
+        Duration::from_secs(2),
+    );
+    let done = delivery
+        .deliver(Decision::Deny, record("req-1", Decision::Deny, "orders"))
+        .await;
     assert_eq!(done.ok, vec![function], "{done:?}");
     assert_eq!(delivery.spooled(), 0);
 }
@@ -330,7 +398,10 @@ async fn lambda_async_invoke_is_accepted() {
 async fn fifo_topic_and_queue_keep_one_functions_order() {
     let moto = Moto::start();
     let config = sdk_config(&moto.endpoint()).await;
-    let (sqs, sns) = (aws_sdk_sqs::Client::new(&config), aws_sdk_sns::Client::new(&config));
+    let (sqs, sns) = (
+        aws_sdk_sqs::Client::new(&config),
+        aws_sdk_sns::Client::new(&config),
+    );
     let (direct_url, direct) = create_queue(&sqs, "direct.fifo").await;
     let (sub_url, sub) = create_queue(&sqs, "sub.fifo").await;
     let topic = sns
@@ -343,15 +414,24 @@ async fn fifo_topic_and_queue_keep_one_functions_order() {
         .topic_arn
         .unwrap();
     subscribe(&sns, &topic, &sub).await;
-    let (delivery, _spool) =
-        delivery(&config, everywhere(vec![spec(&direct), spec(&topic)]), Duration::from_secs(2));
+    let (delivery, _spool) = delivery(
+        &config,
+        everywhere(vec![spec(&direct), spec(&topic)]),
+        Duration::from_secs(2),
+    );
     let sent: Vec<String> = (0..25).map(|i| format!("req-{i:02}")).collect();
     for id in &sent {
-        let done = delivery.deliver(Decision::Alert, record(id, Decision::Alert, "orders")).await;
+        let done = delivery
+            .deliver(Decision::Alert, record(id, Decision::Alert, "orders"))
+            .await;
         assert_eq!(done.ok.len(), 2, "{done:?}");
     }
     for url in [&direct_url, &sub_url] {
-        let got: Vec<String> = drain(&sqs, url).await.iter().map(|(b, _)| request_id(b)).collect();
+        let got: Vec<String> = drain(&sqs, url)
+            .await
+            .iter()
+            .map(|(b, _)| request_id(b))
+            .collect();
         assert_eq!(got, sent, "order through {url}");
     }
 }
@@ -360,16 +440,30 @@ async fn fifo_topic_and_queue_keep_one_functions_order() {
 async fn a_5_mb_record_is_shrunk_and_delivered_with_its_digest() {
     let moto = Moto::start();
     let config = sdk_config(&moto.endpoint()).await;
-    let (sqs, sns) = (aws_sdk_sqs::Client::new(&config), aws_sdk_sns::Client::new(&config));
+    let (sqs, sns) = (
+        aws_sdk_sqs::Client::new(&config),
+        aws_sdk_sns::Client::new(&config),
+    );
     let (url, queue) = create_queue(&sqs, "big").await;
     let (sub_url, sub) = create_queue(&sqs, "big-sub").await;
-    let topic = sns.create_topic().name("big").send().await.unwrap().topic_arn.unwrap();
+    let topic = sns
+        .create_topic()
+        .name("big")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
     subscribe(&sns, &topic, &sub).await;
     // What GAVEL_PAYLOADS=full makes of a 5 MB event.
-    let mut big: Value = serde_json::from_str(&record("req-big", Decision::Deny, "orders")).unwrap();
+    let mut big: Value =
+        serde_json::from_str(&record("req-big", Decision::Deny, "orders")).unwrap();
     big["requestPayload"] = json!({"blob": "x".repeat(5 << 20)});
-    let (delivery, _spool) =
-        delivery(&config, everywhere(vec![spec(&queue), spec(&topic)]), Duration::from_secs(5));
+    let (delivery, _spool) = delivery(
+        &config,
+        everywhere(vec![spec(&queue), spec(&topic)]),
+        Duration::from_secs(5),
+    );
     let done = delivery.deliver(Decision::Deny, big.to_string()).await;
     assert_eq!(done.ok.len(), 2, "{done:?}");
     for (url, limit) in [(&url, 1 << 20), (&sub_url, 256 << 10)] {
@@ -393,7 +487,14 @@ async fn outage_loses_nothing_and_costs_each_call_at_most_its_budget() {
     let setup = |sqs: aws_sdk_sqs::Client, sns: aws_sdk_sns::Client| async move {
         let (all_url, all) = create_queue(&sqs, "all").await;
         let (deny_url, deny_queue) = create_queue(&sqs, "deny").await;
-        let topic = sns.create_topic().name("deny").send().await.unwrap().topic_arn.unwrap();
+        let topic = sns
+            .create_topic()
+            .name("deny")
+            .send()
+            .await
+            .unwrap()
+            .topic_arn
+            .unwrap();
         subscribe(&sns, &topic, &deny_queue).await;
         (all_url, all, deny_url, topic)
     };
@@ -406,7 +507,9 @@ async fn outage_loses_nothing_and_costs_each_call_at_most_its_budget() {
     };
     let (delivery, _spool) = delivery(&config, routes, budget);
     // Warm: clients built, queue URL resolved, connections pooled.
-    let warm = delivery.deliver(Decision::Allow, record("warm", Decision::Allow, "orders")).await;
+    let warm = delivery
+        .deliver(Decision::Allow, record("warm", Decision::Allow, "orders"))
+        .await;
     assert_eq!(warm.ok.len(), 1, "{warm:?}");
 
     let port = moto.stop();
@@ -422,7 +525,9 @@ async fn outage_loses_nothing_and_costs_each_call_at_most_its_budget() {
         let started = Instant::now();
         // The extension also flushes the spool at each invocation start.
         delivery.flush(tokio::time::Instant::now() + budget).await;
-        let done = delivery.deliver(decision, record(&id, decision, "orders")).await;
+        let done = delivery
+            .deliver(decision, record(&id, decision, "orders"))
+            .await;
         let took = started.elapsed();
         assert!(done.ok.is_empty() && done.failed.is_empty(), "{done:?}");
         slowest = slowest.max(took);
@@ -433,19 +538,35 @@ async fn outage_loses_nothing_and_costs_each_call_at_most_its_budget() {
         "outage: 200 deliveries, slowest call (flush + deliver) {slowest:?}, mean {:?}, {owed} spooled",
         total / 200
     );
-    assert!(slowest <= 2 * budget + Duration::from_millis(100), "{slowest:?}");
+    assert!(
+        slowest <= 2 * budget + Duration::from_millis(100),
+        "{slowest:?}"
+    );
     assert_eq!(owed, 200 + expected_deny.len());
 
     let moto = Moto::start_on(port);
     let (all_url, _, deny_url, _) = setup(sqs.clone(), sns.clone()).await;
     let started = Instant::now();
     while delivery.spooled() > 0 {
-        assert!(started.elapsed() < Duration::from_secs(60), "spool not draining");
-        delivery.flush(tokio::time::Instant::now() + Duration::from_secs(5)).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "spool not draining"
+        );
+        delivery
+            .flush(tokio::time::Instant::now() + Duration::from_secs(5))
+            .await;
     }
     let drained_in = started.elapsed();
-    let all_ids: HashSet<String> = drain(&sqs, &all_url).await.iter().map(|(b, _)| request_id(b)).collect();
-    let deny_ids: HashSet<String> = drain(&sqs, &deny_url).await.iter().map(|(b, _)| request_id(b)).collect();
+    let all_ids: HashSet<String> = drain(&sqs, &all_url)
+        .await
+        .iter()
+        .map(|(b, _)| request_id(b))
+        .collect();
+    let deny_ids: HashSet<String> = drain(&sqs, &deny_url)
+        .await
+        .iter()
+        .map(|(b, _)| request_id(b))
+        .collect();
     eprintln!(
         "after restart: spool drained in {drained_in:?}; {} of 200 on the queue, {} of {} deny on the topic",
         all_ids.len(),
@@ -464,15 +585,30 @@ async fn shutdown_during_an_outage_empties_the_spool_to_the_log_in_time() {
     let config = sdk_config(&moto.endpoint()).await;
     let sqs = aws_sdk_sqs::Client::new(&config);
     let (_, queue) = create_queue(&sqs, "q").await;
-    let (delivery, _spool) = delivery(&config, everywhere(vec![spec(&queue)]), Duration::from_millis(200));
+    let (delivery, _spool) = delivery(
+        &config,
+        everywhere(vec![spec(&queue)]),
+        Duration::from_millis(200),
+    );
     moto.stop();
     for i in 0..5 {
-        delivery.deliver(Decision::Deny, record(&format!("s-{i}"), Decision::Deny, "orders")).await;
+        delivery
+            .deliver(
+                Decision::Deny,
+                record(&format!("s-{i}"), Decision::Deny, "orders"),
+            )
+            .await;
     }
     assert_eq!(delivery.spooled(), 5);
     let started = Instant::now();
-    delivery.final_flush(tokio::time::Instant::now() + Duration::from_millis(1000)).await;
-    assert!(started.elapsed() < Duration::from_millis(1000), "{:?}", started.elapsed());
+    delivery
+        .final_flush(tokio::time::Instant::now() + Duration::from_millis(1000))
+        .await;
+    assert!(
+        started.elapsed() < Duration::from_millis(1000),
+        "{:?}",
+        started.elapsed()
+    );
     // Written to stdout as {"gavelUndelivered":…,"destination":…} (checked end to end where
     // stdout is captured); nothing is left behind.
     assert_eq!(delivery.spooled(), 0);

@@ -4,4 +4,5 @@ mod destinations;
 mod engine;
 mod proxy;
 mod shipped;
+mod signing;
 mod support;

@@ -238,7 +238,11 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
             .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
             .count();
         if id > 0 && matches!(b.get(at + id), Some(b'#' | b'%' | b'/' | b'^' | b',')) {
-            return Some(Hit::deny("rce.shell-syntax", at - 2, "shell parameter expansion"));
+            return Some(Hit::deny(
+                "rce.shell-syntax",
+                at - 2,
+                "shell parameter expansion",
+            ));
         }
         from = at;
     }

@@ -41,9 +41,35 @@ enum Found {
 fn is_sep(b: u8) -> bool {
     matches!(
         b,
-        b'/' | b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b'`' | b'=' | b':' | b';' | b'|'
-            | b'&' | b'<' | b'>' | b'(' | b')' | b',' | b'?' | b'#' | b'*' | b'$' | b'{' | b'}'
-            | b'[' | b']' | b'@' | b'~' | b'+' | b'\0'
+        b'/' | b' '
+            | b'\t'
+            | b'\n'
+            | b'\r'
+            | b'"'
+            | b'\''
+            | b'`'
+            | b'='
+            | b':'
+            | b';'
+            | b'|'
+            | b'&'
+            | b'<'
+            | b'>'
+            | b'('
+            | b')'
+            | b','
+            | b'?'
+            | b'#'
+            | b'*'
+            | b'$'
+            | b'{'
+            | b'}'
+            | b'['
+            | b']'
+            | b'@'
+            | b'~'
+            | b'+'
+            | b'\0'
     )
 }
 
@@ -67,7 +93,10 @@ fn sensitive(s: &str, path_kind: bool) -> Option<Found> {
         let slash_before = i > 0 && b[i - 1] == b'/';
         let slash_after = b.get(end) == Some(&b'/');
         let next = if slash_after {
-            let e2 = s[end + 1..].bytes().position(is_sep).map_or(b.len(), |e| end + 1 + e);
+            let e2 = s[end + 1..]
+                .bytes()
+                .position(is_sep)
+                .map_or(b.len(), |e| end + 1 + e);
             s[end + 1..e2].trim_end_matches(['-', '~'])
         } else {
             ""
@@ -84,15 +113,25 @@ fn sensitive(s: &str, path_kind: bool) -> Option<Found> {
             }
             "sys" if slash_before && has(lists::SYS, next) => return Some(Found::Strong(i)),
             "windows" | "winnt"
-                if matches!(next, "system32" | "syswow64" | "win.ini" | "repair" | "debug"
-                    | "system.ini" | "panther") =>
+                if matches!(
+                    next,
+                    "system32"
+                        | "syswow64"
+                        | "win.ini"
+                        | "repair"
+                        | "debug"
+                        | "system.ini"
+                        | "panther"
+                ) =>
             {
                 return Some(Found::Strong(i));
             }
             "root" if slash_before && !next.is_empty() && i == 1 => {
                 return Some(Found::Strong(i));
             }
-            "var" if slash_before && matches!(next, "log" | "mail" | "spool" | "cpanel" | "adm") => {
+            "var"
+                if slash_before && matches!(next, "log" | "mail" | "spool" | "cpanel" | "adm") =>
+            {
                 return Some(Found::Strong(i));
             }
             "dev" if slash_before && matches!(next, "tcp" | "udp" | "shm" | "mem" | "kmem") => {
@@ -142,9 +181,7 @@ fn sensitive(s: &str, path_kind: bool) -> Option<Found> {
 fn sql_archive(name: &str) -> bool {
     name.rfind(".sql.").is_some_and(|p| {
         let ext = &name[p + 5..];
-        !ext.is_empty()
-            && ext.len() <= 4
-            && ext.bytes().all(|c| c.is_ascii_alphanumeric())
+        !ext.is_empty() && ext.len() <= 4 && ext.bytes().all(|c| c.is_ascii_alphanumeric())
     })
 }
 
@@ -183,9 +220,15 @@ pub fn lfi(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     // Output redirected into a world-writable directory: `>/tmp/x`, `> /dev/shm/x`.
     if let Some(p) = s.find('>') {
         let after = s[p + 1..].trim_start();
-        if after.starts_with("/tmp/") || after.starts_with("/var/tmp/") || after.starts_with("/dev/shm/")
+        if after.starts_with("/tmp/")
+            || after.starts_with("/var/tmp/")
+            || after.starts_with("/dev/shm/")
         {
-            return Some(Hit::deny("lfi.sensitive-file", p, "write to a temp directory"));
+            return Some(Hit::deny(
+                "lfi.sensitive-file",
+                p,
+                "write to a temp directory",
+            ));
         }
     }
     // Vite dev-server file access: `/@fs/etc/passwd`, `/@id/__x00__`.
@@ -197,7 +240,11 @@ pub fn lfi(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
             return Some(Hit::deny("lfi.sensitive-file", p, "sensitive file path"));
         }
         Some(Found::Weak(p)) => {
-            return Some(Hit::alert("lfi.dotfile", p, "configuration / project file path"));
+            return Some(Hit::alert(
+                "lfi.dotfile",
+                p,
+                "configuration / project file path",
+            ));
         }
         None => {}
     }
@@ -248,10 +295,20 @@ mod tests {
         ] {
             assert!(q(a).is_some(), "{a}");
         }
-        for a in ["/.env", "/.git/config", "/.codex/config.toml", "/get/proc/interrupts"] {
+        for a in [
+            "/.env",
+            "/.git/config",
+            "/.codex/config.toml",
+            "/get/proc/interrupts",
+        ] {
             assert!(p(a).is_some_and(|h| h.strong), "{a}");
         }
-        for a in ["/.aiignore", "/wp-content/debug.log", "/@id/__x00__", "/.newtool/x"] {
+        for a in [
+            "/.aiignore",
+            "/wp-content/debug.log",
+            "/@id/__x00__",
+            "/.newtool/x",
+        ] {
             assert!(p(a).is_some(), "{a}");
         }
     }
@@ -271,7 +328,10 @@ mod tests {
         ] {
             assert!(q(b).is_none(), "{b}");
         }
-        for b in ["/.well-known/openid-configuration", "/api/v1/users/john.doe"] {
+        for b in [
+            "/.well-known/openid-configuration",
+            "/api/v1/users/john.doe",
+        ] {
             assert!(p(b).is_none(), "{b}");
         }
     }

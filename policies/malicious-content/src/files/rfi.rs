@@ -11,10 +11,41 @@ use gavel_policy_sdk::views::InputKind;
 
 /// Parameter names PHP/CGI apps pass to `include`/`require`/`fopen`.
 const INCLUDE_PARAMS: &[&str] = &[
-    "file", "filename", "page", "include", "inc", "path", "template", "tpl", "dir", "document",
-    "doc", "folder", "root", "pg", "style", "conf", "config", "lang", "language", "module", "mod",
-    "load", "layout", "base", "basedir", "base_dir", "base_path", "abspath", "absolute_path",
-    "docroot", "document_root", "skin", "theme", "plugin", "require",
+    "file",
+    "filename",
+    "page",
+    "include",
+    "inc",
+    "path",
+    "template",
+    "tpl",
+    "dir",
+    "document",
+    "doc",
+    "folder",
+    "root",
+    "pg",
+    "style",
+    "conf",
+    "config",
+    "lang",
+    "language",
+    "module",
+    "mod",
+    "load",
+    "layout",
+    "base",
+    "basedir",
+    "base_dir",
+    "base_path",
+    "abspath",
+    "absolute_path",
+    "docroot",
+    "document_root",
+    "skin",
+    "theme",
+    "plugin",
+    "require",
 ];
 
 /// Parameters of applications with known RFI holes (CRS 931110).
@@ -36,9 +67,27 @@ const SCRIPT_EXT: &[&str] = &[
 
 /// Schemes a file API (PHP streams, Java URL, curl) accepts that an HTTP form never needs.
 const FILE_SCHEMES: &[&str] = &[
-    "ftp", "ftps", "file", "gopher", "dict", "ldap", "jar", "netdoc", "tftp", "sftp", "smb",
-    "local_file", "expect", "compress.zlib", "compress.bzip2", "zip", "glob", "ssh2.sftp",
-    "ssh2.exec", "rar", "ogg",
+    "ftp",
+    "ftps",
+    "file",
+    "gopher",
+    "dict",
+    "ldap",
+    "jar",
+    "netdoc",
+    "tftp",
+    "sftp",
+    "smb",
+    "local_file",
+    "expect",
+    "compress.zlib",
+    "compress.bzip2",
+    "zip",
+    "glob",
+    "ssh2.sftp",
+    "ssh2.exec",
+    "rar",
+    "ogg",
 ];
 
 fn is_param(kind: &InputKind) -> bool {
@@ -53,12 +102,21 @@ pub fn rfi(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     // 931131: a URL inside the request path (`/get/https://example.com/`, open proxies).
     if matches!(ctx.kind, InputKind::Path) {
         let p = lower.find("/http://").or_else(|| lower.find("/https://"))?;
-        return Some(Hit::alert("rfi.url", p + 1, "URL embedded in the request path"));
+        return Some(Hit::alert(
+            "rfi.url",
+            p + 1,
+            "URL embedded in the request path",
+        ));
     }
     // 931110: `include(http://...` and the classic vulnerable parameters, in any value.
-    if let Some((p, _)) = find_any(lower, &["include(", "include (", "require(", "require_once("])
-        && find_any(&lower[p..], &["http://", "https://", "ftp://", "ftps://", "file://"])
-            .is_some()
+    if let Some((p, _)) = find_any(
+        lower,
+        &["include(", "include (", "require(", "require_once("],
+    ) && find_any(
+        &lower[p..],
+        &["http://", "https://", "ftp://", "ftps://", "file://"],
+    )
+    .is_some()
     {
         return Some(Hit::deny("rfi.url", p, "include() of a URL"));
     }
@@ -94,7 +152,11 @@ pub fn rfi(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     }
     // Trailing `?` / NUL: the include appends `.php`, the attacker cuts it off.
     if t.ends_with('?') || t.ends_with("%00") || t.contains('\0') {
-        return Some(Hit::deny("rfi.url", 0, "URL ending in ? / NUL (include trick)"));
+        return Some(Hit::deny(
+            "rfi.url",
+            0,
+            "URL ending in ? / NUL (include trick)",
+        ));
     }
     // 931110: the parameters of known RFI-vulnerable apps given any URL.
     if VULN_PARAMS.contains(&ctx.name) {

@@ -123,7 +123,11 @@ pub fn ssrf(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
         folded.trim()
     };
     if let Some((p, _)) = find_any(t, METADATA_HOSTS) {
-        return Some(Hit::deny("ssrf.metadata", p, "cloud metadata / internal host"));
+        return Some(Hit::deny(
+            "ssrf.metadata",
+            p,
+            "cloud metadata / internal host",
+        ));
     }
     let found = urls(t);
     if !found.is_empty()
@@ -136,7 +140,11 @@ pub fn ssrf(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
         // `http://\\l\\o\\c\\a\\l...`: glibc NSS drops backslashes in host names.
         let authority = &u.rest[..u.rest.find(['/', '?', '#']).unwrap_or(u.rest.len())];
         if authority.contains('\\') {
-            return Some(Hit::deny("ssrf.obfuscated-host", u.at, "backslashes in URL host"));
+            return Some(Hit::deny(
+                "ssrf.obfuscated-host",
+                u.at,
+                "backslashes in URL host",
+            ));
         }
         let cands = hosts(u.rest);
         for (i, h) in cands.iter().enumerate() {
@@ -147,7 +155,11 @@ pub fn ssrf(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
                 }
                 // Reached only through `@` after the authority: parser confusion.
                 let (rule, strong, msg) = if i > 0 {
-                    ("ssrf.obfuscated-host", true, "internal host smuggled after @")
+                    (
+                        "ssrf.obfuscated-host",
+                        true,
+                        "internal host smuggled after @",
+                    )
                 } else {
                     (rule, strong, msg)
                 };
@@ -161,7 +173,11 @@ pub fn ssrf(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
         }
         let host = &cands[0];
         if host.contains('\\') || host.contains("%2e") || u.rest.contains("\\@") {
-            return Some(Hit::deny("ssrf.obfuscated-host", u.at, "obfuscated URL host"));
+            return Some(Hit::deny(
+                "ssrf.obfuscated-host",
+                u.at,
+                "obfuscated URL host",
+            ));
         }
         if RAW_SCHEMES.contains(&u.scheme) && u.slashes && u.at == 0 {
             return Some(Hit::deny("ssrf.scheme", u.at, "URL scheme used for SSRF"));
@@ -182,9 +198,7 @@ pub fn ssrf(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
         let port_ok = head
             .split_once(':')
             .is_none_or(|(_, p)| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()));
-        if port_ok
-            && (LOOPBACK_NAMES.contains(&name) || name.ends_with(".internal"))
-        {
+        if port_ok && (LOOPBACK_NAMES.contains(&name) || name.ends_with(".internal")) {
             return Some(Hit::alert("ssrf.internal", 0, "scheme-less loopback host"));
         }
         // `169.254.169.254/latest/`, `0x7f000001/admin`: an address with a path.
@@ -208,7 +222,11 @@ pub fn ssrf(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
         && (d.starts_with("text/") || d.starts_with("application/"))
         && !d.starts_with("text/html")
     {
-        return Some(Hit::alert("ssrf.data-url", 0, "data: URL handed to a fetcher"));
+        return Some(Hit::alert(
+            "ssrf.data-url",
+            0,
+            "data: URL handed to a fetcher",
+        ));
     }
     None
 }

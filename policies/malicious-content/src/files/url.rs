@@ -18,7 +18,10 @@ pub fn urls(t: &str) -> Vec<Url<'_>> {
     let b = t.as_bytes();
     let mut out = Vec::new();
     let mut from = 0;
-    while let Some(q) = t[from..].find(':') {
+    // A value with more URLs than this is a document, not a parameter; bound the work.
+    while out.len() < 32
+        && let Some(q) = t[from..].find(':')
+    {
         let colon = from + q;
         from = colon + 1;
         let mut s = colon;
@@ -35,11 +38,22 @@ pub fn urls(t: &str) -> Vec<Url<'_>> {
         }
         let scheme = &t[s..colon];
         let after = &t[colon + 1..];
-        let slashes = after.starts_with("//") || after.starts_with("\\\\") || after.starts_with("/\\");
+        let slashes =
+            after.starts_with("//") || after.starts_with("\\\\") || after.starts_with("/\\");
         if slashes {
-            out.push(Url { at: s, scheme, slashes, rest: &after[2..] });
+            out.push(Url {
+                at: s,
+                scheme,
+                slashes,
+                rest: &after[2..],
+            });
         } else if matches!(scheme, "http" | "https") && !after.is_empty() {
-            out.push(Url { at: s, scheme, slashes, rest: after.trim_start_matches(['/', '\\']) });
+            out.push(Url {
+                at: s,
+                scheme,
+                slashes,
+                rest: after.trim_start_matches(['/', '\\']),
+            });
         }
     }
     out
@@ -90,10 +104,21 @@ fn digits_of(n: u32, out: &mut String) -> Option<char> {
 /// (`http://google.com:80 &@google.com:80# @127.88.23.245:22/`). Ports and brackets stay.
 pub fn hosts(rest: &str) -> Vec<String> {
     let rest = rest.trim_start_matches(['/', '\\']);
-    let stop = |c: char| matches!(c, '/' | '?' | '#' | '\\' | ' ' | '\t' | '\n' | '"' | '\'' | '<' | '>');
+    let stop = |c: char| {
+        matches!(
+            c,
+            '/' | '?' | '#' | '\\' | ' ' | '\t' | '\n' | '"' | '\'' | '<' | '>'
+        )
+    };
     let end = rest.find(stop).unwrap_or(rest.len());
     let authority = &rest[..end];
-    let mut out = vec![authority.rsplit('@').next().unwrap_or(authority).to_string()];
+    let mut out = vec![
+        authority
+            .rsplit('@')
+            .next()
+            .unwrap_or(authority)
+            .to_string(),
+    ];
     let mut from = end;
     while let Some(q) = rest[from..].find('@') {
         let s = from + q + 1;
@@ -123,7 +148,11 @@ pub fn bare_host(host: &str) -> String {
     if h.matches(':').count() > 1 {
         return h.to_string(); // bare IPv6
     }
-    h.split(':').next().unwrap_or("").trim_end_matches('.').to_string()
+    h.split(':')
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('.')
+        .to_string()
 }
 
 /// Parse an IPv4 host in any notation inet_aton accepts (dotted, decimal, octal, hex, mixed).
@@ -181,7 +210,10 @@ pub fn dotted_plain(host: &str) -> bool {
 /// Cloud metadata addresses (AWS/GCP/Azure/OpenStack link-local, ECS task metadata, Alibaba,
 /// Oracle, AWS NAT64 / IPv6).
 pub fn metadata_ip(ip: u32) -> bool {
-    matches!(ip, 0xa9fe_a9fe | 0xa9fe_aa02 | 0x6464_64c8 | 0xc000_00c0 | 0xa9fe_a9fd)
+    matches!(
+        ip,
+        0xa9fe_a9fe | 0xa9fe_aa02 | 0x6464_64c8 | 0xc000_00c0 | 0xa9fe_a9fd
+    )
 }
 
 /// Loopback, private, link-local, CGNAT and `0.0.0.0` addresses.
@@ -219,10 +251,18 @@ pub fn ipv6_embedded(h: &str) -> Option<u32> {
 
 /// Internal IPv6 literals: loopback, unspecified, unique-local, link-local, AWS metadata.
 pub fn internal_ipv6(h: &str) -> bool {
-    if !h.contains(':') || !h.bytes().all(|c| c.is_ascii_hexdigit() || c == b':' || c == b'.') {
+    if !h.contains(':')
+        || !h
+            .bytes()
+            .all(|c| c.is_ascii_hexdigit() || c == b':' || c == b'.')
+    {
         return false;
     }
-    let compact: String = h.split(':').map(|g| g.trim_start_matches('0')).collect::<Vec<_>>().join(":");
+    let compact: String = h
+        .split(':')
+        .map(|g| g.trim_start_matches('0'))
+        .collect::<Vec<_>>()
+        .join(":");
     compact.trim_start_matches(':') == "1"
         || compact.chars().all(|c| c == ':')
         || h.starts_with("fe80")

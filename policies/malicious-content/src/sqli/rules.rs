@@ -80,8 +80,8 @@ pub fn rules(s: &str, toks: &[Tok], broke: bool) -> Option<Hit> {
                             && next(toks, k + 1).is_some_and(|m| toks[m].t == T::LParen);
                         // `I tried select * from t where ...` in a forum post: SQL quoted
                         // mid-sentence, not a value that starts an injection.
-                        let mid_prose = is_prose
-                            && toks[..i].iter().filter(|t| t.t == T::Word).count() >= 2;
+                        let mid_prose =
+                            is_prose && toks[..i].iter().filter(|t| t.t == T::Word).count() >= 2;
                         if (x.t == T::Op && word(s, x) == "*" && !mid_prose)
                             || x.t == T::Var
                             || x.t == T::LParen
