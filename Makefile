@@ -39,6 +39,16 @@ test: policies venv
 demo: policies venv
 	target/debug/gavel-demo
 
+# Benchmarks (issue 7): gavel itself in release, the bench driver in dev (its dependencies are
+# optimised there; a release build of the tests crate would recompile them all). Prints the table
+# and regenerates the measured section of docs/BENCHMARKS.md. BENCH_ARGS=--quick for a smoke run.
+BENCH_ARGS ?=
+BENCH_DOC ?= docs/BENCHMARKS.md
+bench: policies venv
+	$(CARGO) build --release -p gavel
+	$(CARGO) build -p gavel-e2e --bin gavel-bench
+	GAVEL_E2E_BIN=$(CURDIR)/target/release/gavel target/debug/gavel-bench --write $(BENCH_DOC) $(BENCH_ARGS)
+
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings

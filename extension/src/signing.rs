@@ -471,7 +471,10 @@ mod tests {
         assert_eq!(sig.key_id.len(), 16);
         let trusted = TrustedKeys::new(vec![k.verifying_key()]);
         let signed = trusted.verify(b"wasm", &sig).unwrap();
-        assert_eq!((signed.name.as_str(), signed.version.as_str()), ("p", "1.0.0"));
+        assert_eq!(
+            (signed.name.as_str(), signed.version.as_str()),
+            ("p", "1.0.0")
+        );
         signed.check_metadata("p", "1.0.0").unwrap();
         assert!(matches!(
             signed.check_metadata("p", "2.0.0"),
@@ -553,11 +556,21 @@ mod tests {
         let k = key(3).verifying_key();
         assert_eq!(parse_public_key(&encode_public_key(&k)).unwrap(), k);
         assert!(parse_public_key("not-base64!").is_err());
-        assert!(parse_public_key(&B64.encode([1u8; 16])).unwrap_err().to_string().contains("16 bytes"));
+        assert!(
+            parse_public_key(&B64.encode([1u8; 16]))
+                .unwrap_err()
+                .to_string()
+                .contains("16 bytes")
+        );
         // The identity point is small-order: trusting it would accept forged signatures.
         let mut identity = [0u8; 32];
         identity[0] = 1;
-        assert!(parse_public_key(&B64.encode(identity)).unwrap_err().to_string().contains("weak"));
+        assert!(
+            parse_public_key(&B64.encode(identity))
+                .unwrap_err()
+                .to_string()
+                .contains("weak")
+        );
         assert!(TrustedKeys::parse(&["a"]).is_err());
     }
 

@@ -643,6 +643,11 @@ impl LambdaEnv {
         read(self.dir_path.as_path().join("runtime.stderr"))
     }
 
+    /// Pid of the extension process (the gavel binary), if one runs.
+    pub fn extension_pid(&self) -> Option<i32> {
+        self.extension.as_ref().map(|p| p.pid)
+    }
+
     /// Pid of the runtime process (after the wrapper's exec, the runtime itself).
     pub fn runtime_pid(&self) -> Option<i32> {
         self.runtime.as_ref().map(|p| p.pid)

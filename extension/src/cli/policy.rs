@@ -8,11 +8,11 @@ use clap::Subcommand;
 use serde_json::json;
 
 use crate::catalog::{ManifestEntry, find};
-use crate::signing::{self, SigningError, TrustedKeys};
 use crate::config::Mode;
 use crate::engine::{
     Decision, Engine, EngineBuilder, Evaluation, InvocationInput, LoadedPolicy, Phase, PolicySource,
 };
+use crate::signing::{self, SigningError, TrustedKeys};
 use crate::verdict::{Verdict, phase_str};
 
 /// `gavel policy` subcommands.
@@ -245,9 +245,17 @@ pub fn run(cmd: PolicyCommand) -> Result<i32> {
             let path = find(&policy).map_err(anyhow::Error::msg)?;
             let bytes =
                 std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            // Sign the metadata the policy itself reports, the same values the verifier sees.
+            // Sign the metadata the policy itself reports, the same values the verifier sees,
+            // read from the very bytes that get signed (not a second read of the file).
             let engine = EngineBuilder::new().build()?;
-            let loaded = engine.load(PolicySource::from_file(&path, None)?, "{}")?;
+            let loaded = engine.load(
+                PolicySource {
+                    label: path.display().to_string(),
+                    bytes: bytes.clone(),
+                    expected_sha256: None,
+                },
+                "{}",
+            )?;
             let sig = signing::sign(&key, &loaded.name, &loaded.version, &bytes)?;
             let sig_path = signing::signature_path(&path);
             sig.write(&sig_path)?;
@@ -264,9 +272,13 @@ pub fn run(cmd: PolicyCommand) -> Result<i32> {
         PolicyCommand::Verify { pubkeys, policy } => {
             let keys = pubkeys
                 .iter()
+                .filter(|k| !k.trim().is_empty())
                 .map(|k| signing::public_key_arg(k.trim()))
                 .collect::<Result<Vec<_>, _>>()
                 .context("--pubkey")?;
+            if keys.is_empty() {
+                anyhow::bail!("--pubkey: no public key given");
+            }
             let trusted = TrustedKeys::new(keys);
             let path = find(&policy).map_err(anyhow::Error::msg)?;
             match verify(&trusted, &path) {

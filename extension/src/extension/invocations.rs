@@ -46,6 +46,32 @@ impl Evaluated {
     }
 }
 
+/// The invocation as the proxy saw it: cheap to clone (`Bytes`), turned into the policies'
+/// owned input only on the blocking thread.
+struct Seen {
+    request_id: String,
+    function_name: String,
+    function_arn: String,
+    event: Bytes,
+    result: Option<Bytes>,
+    function_error: Option<String>,
+    telemetry: Vec<String>,
+}
+
+impl Seen {
+    fn into_input(self) -> InvocationInput {
+        InvocationInput {
+            request_id: self.request_id,
+            function_name: self.function_name,
+            function_arn: self.function_arn,
+            event: self.event.to_vec(),
+            result: self.result.map(|r| r.to_vec()),
+            function_error: self.function_error,
+            telemetry: self.telemetry,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Pending {
     event: Bytes,
@@ -108,30 +134,23 @@ impl Invocations {
         self.table.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn input(
-        &self,
-        request_id: &str,
-        arn: &str,
-        event: &Bytes,
-        result: Option<&Bytes>,
-    ) -> InvocationInput {
-        InvocationInput {
+    fn input(&self, request_id: &str, arn: &str, event: &Bytes, result: Option<&Bytes>) -> Seen {
+        Seen {
             request_id: request_id.to_string(),
             function_name: self.function_name.clone(),
             function_arn: arn.to_string(),
-            event: event.to_vec(),
-            result: result.map(|r| r.to_vec()),
-            ..Default::default()
+            event: event.clone(),
+            result: result.cloned(),
+            function_error: None,
+            telemetry: Vec::new(),
         }
     }
 
-    fn spawn(
-        policies: &Arc<PolicySet>,
-        phase: Phase,
-        input: InvocationInput,
-    ) -> JoinHandle<Vec<Outcome>> {
+    /// Evaluate `phase` on a blocking thread; the payload copies into the policies' input
+    /// happen there too, never on the runtime's request path.
+    fn spawn(policies: &Arc<PolicySet>, phase: Phase, seen: Seen) -> JoinHandle<Vec<Outcome>> {
         let policies = policies.clone();
-        tokio::task::spawn_blocking(move || policies.evaluate(phase, input))
+        tokio::task::spawn_blocking(move || policies.evaluate(phase, seen.into_input()))
     }
 
     /// Wait until the invocation `request_id` is answered (or `deadline` passes), then build
@@ -238,7 +257,7 @@ impl Invocations {
         &self,
         policies: &Arc<PolicySet>,
         phase: Phase,
-        input: InvocationInput,
+        input: Seen,
     ) -> Vec<Outcome> {
         Self::spawn(policies, phase, input)
             .await

@@ -44,10 +44,7 @@ fn public(key: &SigningKey) -> String {
 
 fn from_config(dir: &Path, policies: &str, trusted: &str) -> Result<PolicySet, CatalogError> {
     let mut vars = vec![
-        (
-            "GAVEL_POLICY_DIR".to_string(),
-            dir.display().to_string(),
-        ),
+        ("GAVEL_POLICY_DIR".to_string(), dir.display().to_string()),
         ("GAVEL_POLICIES".to_string(), policies.to_string()),
     ];
     if !trusted.is_empty() {
@@ -195,7 +192,16 @@ fn absolute_path_policies_carry_their_sig_beside_them() {
 fn malformed_trusted_key_is_a_config_error() {
     let dir = policy_dir(&[test_policy("hostile")]);
     let (msg, err) = refusal(from_config(dir.path(), "hostile", "not-a-key"));
-    assert!(matches!(err, CatalogError::Config { var: "GAVEL_TRUSTED_KEYS", .. }), "{msg}");
+    assert!(
+        matches!(
+            err,
+            CatalogError::Config {
+                var: "GAVEL_TRUSTED_KEYS",
+                ..
+            }
+        ),
+        "{msg}"
+    );
     assert!(msg.starts_with("GAVEL_TRUSTED_KEYS: "), "{msg}");
 }
 
@@ -251,7 +257,10 @@ fn cli_keygen_sign_verify() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let sig_path = dir.path().join("hostile.sig");
     let sig = SignatureFile::read(&sig_path).expect("sig written");
-    assert_eq!(sig.sha256, gavel::engine::sha256_hex(&std::fs::read(&wasm).unwrap()));
+    assert_eq!(
+        sig.sha256,
+        gavel::engine::sha256_hex(&std::fs::read(&wasm).unwrap())
+    );
     assert!(text(&out.stdout).contains(&sig.sha256));
     assert!(text(&out.stdout).contains(&sig.key_id));
 
@@ -260,14 +269,27 @@ fn cli_keygen_sign_verify() {
     for k in [pub_arg, pubkey.as_str()] {
         let out = gavel(&["policy", "verify", "--pubkey", k, wasm_arg]);
         assert!(out.status.success(), "{}", text(&out.stderr));
-        assert!(text(&out.stdout).starts_with("ok: "), "{}", text(&out.stdout));
+        assert!(
+            text(&out.stdout).starts_with("ok: "),
+            "{}",
+            text(&out.stdout)
+        );
     }
 
     // Each refusal exits 1 and says why.
     let refused = |args: &[&str], why: &str| {
         let out = gavel(args);
-        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", text(&out.stderr));
-        assert!(text(&out.stderr).contains(why), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains(why),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
     };
 
     // A key nobody trusts.
