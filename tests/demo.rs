@@ -50,29 +50,53 @@ struct Case {
 
 fn cases() -> Vec<Case> {
     vec![
-        Case { name: "benign API call", event: http("GET", "/orders", "id=42", None) },
-        Case { name: "EICAR upload", event: http("POST", "/upload", "", Some(EICAR)) },
-        Case { name: "SQL injection", event: http("GET", "/orders", "id=1' OR '1'='1", None) },
-        Case { name: "unauthorized S3 policy change", event: s3_policy_change() },
-        Case { name: "response leaking a key", event: http("GET", "/debug", "", None) },
+        Case {
+            name: "benign API call",
+            event: http("GET", "/orders", "id=42", None),
+        },
+        Case {
+            name: "EICAR upload",
+            event: http("POST", "/upload", "", Some(EICAR)),
+        },
+        Case {
+            name: "SQL injection",
+            event: http("GET", "/orders", "id=1' OR '1'='1", None),
+        },
+        Case {
+            name: "unauthorized S3 policy change",
+            event: s3_policy_change(),
+        },
+        Case {
+            name: "response leaking a key",
+            event: http("GET", "/debug", "", None),
+        },
     ]
 }
 
 fn short(s: &str, n: usize) -> String {
-    if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n - 1).collect::<String>()) }
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n - 1).collect::<String>())
+    }
 }
 
 #[tokio::main]
 async fn main() {
     let Some(gavel) = paths::gavel_bin() else {
-        eprintln!("demo: no gavel binary at {} (run `make demo`)", paths::gavel_bin_path().display());
+        eprintln!(
+            "demo: no gavel binary at {} (run `make demo`)",
+            paths::gavel_bin_path().display()
+        );
         std::process::exit(1);
     };
     let out = PathBuf::from("target/demo");
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).expect("target/demo");
     let out = std::fs::canonicalize(&out).expect("target/demo");
-    println!("gavel demo: a Python function (awslambdaric) with the gavel layer attached, in a local Lambda environment\n");
+    println!(
+        "gavel demo: a Python function (awslambdaric) with the gavel layer attached, in a local Lambda environment\n"
+    );
 
     for mode in ["monitor", "enforce"] {
         let file = |d: &str| format!("file:{}/{mode}-{d}.jsonl", out.display());
@@ -94,7 +118,10 @@ async fn main() {
             }
         };
         println!("GAVEL_MODE={mode}");
-        println!("  {:<30} {:<8} {:<44} {:<34} delivered to", "event", "decision", "rules", "caller got");
+        println!(
+            "  {:<30} {:<8} {:<44} {:<34} delivered to",
+            "event", "decision", "rules", "caller got"
+        );
         let mut ids = Vec::new();
         for case in cases() {
             let r = env.invoke(&serde_json::to_vec(&case.event).unwrap()).await;
@@ -126,7 +153,11 @@ async fn main() {
                 .flat_map(|p| p["findings"].as_array().into_iter().flatten())
                 .filter_map(|f| f["ruleId"].as_str().map(String::from))
                 .collect();
-            let rules = if rules.is_empty() { "-".to_string() } else { rules.join(",") };
+            let rules = if rules.is_empty() {
+                "-".to_string()
+            } else {
+                rules.join(",")
+            };
             println!(
                 "  {name:<30} {:<8} {:<44} {:<34} {}",
                 verdict["decision"].as_str().unwrap_or("?"),
@@ -135,7 +166,10 @@ async fn main() {
                 path.file_name().unwrap().to_string_lossy()
             );
         }
-        println!("  extension exited after SHUTDOWN: {}\n", report.exited_in_time);
+        println!(
+            "  extension exited after SHUTDOWN: {}\n",
+            report.exited_in_time
+        );
     }
     let sample = std::fs::read_to_string(out.join("enforce-deny.jsonl")).unwrap_or_default();
     if let Some(line) = sample.lines().last() {
@@ -143,7 +177,10 @@ async fn main() {
         let mut shown = record.clone();
         shown["requestPayload"] = json!("…");
         shown["responsePayload"] = json!("…");
-        println!("One delivered record (payloads elided), from {}:", out.join("enforce-deny.jsonl").display());
+        println!(
+            "One delivered record (payloads elided), from {}:",
+            out.join("enforce-deny.jsonl").display()
+        );
         println!("{}", serde_json::to_string_pretty(&shown).unwrap());
     }
     println!("\nAll records: {}/*.jsonl", out.display());

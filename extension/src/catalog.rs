@@ -50,8 +50,8 @@ pub enum CatalogError {
         policy: String,
         /// sha256 of the policy file.
         sha256: String,
-        /// What is wrong with its signature.
-        source: SigningError,
+        /// What is wrong with its signature (boxed: keeps every `Result<_, CatalogError>` small).
+        source: Box<SigningError>,
     },
 }
 
@@ -208,7 +208,7 @@ impl PolicySet {
                 .map_err(|source| CatalogError::Signature {
                     policy: policy.name.clone(),
                     sha256: policy.sha256.clone(),
-                    source,
+                    source: Box::new(source),
                 })?;
         }
         Ok(set)
@@ -278,7 +278,7 @@ pub fn verify_signatures(
                 .map_err(|e| CatalogError::Signature {
                     policy: source.label.clone(),
                     sha256: sha256_hex(&source.bytes),
-                    source: e,
+                    source: Box::new(e),
                 })
         })
         .collect()

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use gavel_e2e::{InvokeResult, LambdaEnv, Options, Runtime, require_gavel, paths};
+use gavel_e2e::{InvokeResult, LambdaEnv, Options, Runtime, paths, require_gavel};
 use serde_json::Value;
 
 use crate::{BINARY, TRICKY_JSON, start};
@@ -347,10 +347,26 @@ async fn telemetry_posts_are_answered_2xx() {
 async fn configuration_errors_end_init_naming_the_variable() {
     let gavel = require_gavel!();
     for (var, value, expect) in [
-        ("GAVEL_POLICIES", "no-such-policy", "unknown policy `no-such-policy`"),
-        ("GAVEL_SETTINGS_MALICIOUS_CONTENT", "{not json", "not valid JSON"),
-        ("GAVEL_DESTINATION_ON_DENY", "mailto:soc@example.com", "expected stdout"),
-        ("GAVEL_MODE", "block", "`block` is not `monitor` or `enforce`"),
+        (
+            "GAVEL_POLICIES",
+            "no-such-policy",
+            "unknown policy `no-such-policy`",
+        ),
+        (
+            "GAVEL_SETTINGS_MALICIOUS_CONTENT",
+            "{not json",
+            "not valid JSON",
+        ),
+        (
+            "GAVEL_DESTINATION_ON_DENY",
+            "mailto:soc@example.com",
+            "expected stdout",
+        ),
+        (
+            "GAVEL_MODE",
+            "block",
+            "`block` is not `monitor` or `enforce`",
+        ),
     ] {
         let opts = with_gavel(gavel.clone(), Runtime::python("echo")).env(var, value);
         let err = match LambdaEnv::start(opts).await {
@@ -360,7 +376,10 @@ async fn configuration_errors_end_init_naming_the_variable() {
             }
             Err(e) => e,
         };
-        assert!(err.contains("init/error") && err.contains(var) && err.contains(expect), "{var}: {err}");
+        assert!(
+            err.contains("init/error") && err.contains(var) && err.contains(expect),
+            "{var}: {err}"
+        );
     }
 }
 
@@ -379,17 +398,39 @@ async fn records_carry_telemetry_and_digests() {
     let r = env.invoke(payload).await;
     env.shutdown().await;
     let records = jsonl(&file);
-    let record = records.iter().find(|v| v["requestContext"]["requestId"] == r.request_id.as_str()).expect("record");
+    let record = records
+        .iter()
+        .find(|v| v["requestContext"]["requestId"] == r.request_id.as_str())
+        .expect("record");
     assert_eq!(record["requestPayload"], serde_json::json!({"orderId": 42}));
-    assert_eq!(record["responsePayload"], serde_json::json!({"orderId": 42}));
+    assert_eq!(
+        record["responsePayload"],
+        serde_json::json!({"orderId": 42})
+    );
     assert_eq!(record["requestContext"]["condition"], "Success");
-    assert!(record["requestContext"]["functionArn"].as_str().unwrap().starts_with("arn:aws:lambda:"));
+    assert!(
+        record["requestContext"]["functionArn"]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:lambda:")
+    );
     let digest = gavel::engine::sha256_hex(payload);
     assert_eq!(record["requestPayloadSha256"], digest.as_str());
     assert_eq!(record["responsePayloadSha256"], digest.as_str());
-    assert_eq!(record["telemetry"]["status"], "success", "runtimeDone status in {record}");
-    let names: Vec<&str> = record["verdict"]["policies"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
-    assert!(names.contains(&"malicious-content") && names.contains(&"secrets-leak"), "{names:?}");
+    assert_eq!(
+        record["telemetry"]["status"], "success",
+        "runtimeDone status in {record}"
+    );
+    let names: Vec<&str> = record["verdict"]["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"malicious-content") && names.contains(&"secrets-leak"),
+        "{names:?}"
+    );
 }
 
 #[tokio::test]
@@ -403,7 +444,10 @@ async fn monitor_result_unchanged_by_looping_and_trapping_policies() {
             .env("GAVEL_POLICIES", hostile.display().to_string())
             .env("GAVEL_SETTINGS_HOSTILE", format!("\"{mode}\""))
             .env("GAVEL_POLICY_TIMEOUT_MS", "30")
-            .env("GAVEL_DESTINATION_ON_ALERT", format!("file:{}", file.display()));
+            .env(
+                "GAVEL_DESTINATION_ON_ALERT",
+                format!("file:{}", file.display()),
+            );
         let mut env = start(opts).await;
         let r = env.invoke(TRICKY_JSON).await;
         assert_eq!(r.body, TRICKY_JSON, "{mode}: result changed");
@@ -417,7 +461,13 @@ async fn monitor_result_unchanged_by_looping_and_trapping_policies() {
             .filter_map(|p| p["error"].as_str())
             .collect();
         let expect = if mode == "loop" { "timeout" } else { "trap" };
-        assert!(!errors.is_empty() && errors.iter().all(|e| e.contains(expect)), "{mode}: {errors:?}");
-        assert_eq!(records[0]["verdict"]["decision"], "alert", "GAVEL_ON_POLICY_ERROR default");
+        assert!(
+            !errors.is_empty() && errors.iter().all(|e| e.contains(expect)),
+            "{mode}: {errors:?}"
+        );
+        assert_eq!(
+            records[0]["verdict"]["decision"], "alert",
+            "GAVEL_ON_POLICY_ERROR default"
+        );
     }
 }

@@ -240,8 +240,9 @@ pub fn run(cmd: PolicyCommand) -> Result<i32> {
             Ok(0)
         }
         PolicyCommand::Sign { key, policy } => {
-            warn_if_readable(&key);
-            let key = signing::read_signing_key(&key)?;
+            let key_path = key;
+            let key = signing::read_signing_key(&key_path)?;
+            warn_if_readable(&key_path);
             let path = find(&policy).map_err(anyhow::Error::msg)?;
             let bytes =
                 std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;

@@ -236,7 +236,7 @@ mod tests {
                 Err(e) => break e,
             }
         };
-        assert!(kept >= 1 && kept < 5, "{kept}");
+        assert!((1..5).contains(&kept), "{kept}");
         assert!(matches!(err, SpoolError::Full { .. }), "{err}");
         assert_eq!(spool.len(), kept);
     }

@@ -27,7 +27,7 @@ const DUMP_RESERVE: Duration = Duration::from_millis(250);
 
 enum Sink {
     Local(Arc<dyn Destination>),
-    Aws(AwsDestination),
+    Aws(Box<AwsDestination>),
 }
 
 /// A destination and whether its last round failed entirely (then the next call probes it
@@ -95,7 +95,7 @@ impl Delivery {
                     continue;
                 }
                 let sink = match AwsDestination::new(spec, context.clone()) {
-                    Some(aws) => Sink::Aws(aws),
+                    Some(aws) => Sink::Aws(Box::new(aws)),
                     None => Sink::Local(
                         destinations::open(spec)
                             .map(Arc::from)

@@ -180,6 +180,15 @@ async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<(Value, HashMap<Stri
             continue;
         }
         empty = 0;
+        // FIFO queues hold back a group's later messages until the earlier ones are deleted.
+        for m in &messages {
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(m.receipt_handle.as_deref().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
         for m in messages {
             let attributes = m
                 .message_attributes

@@ -53,6 +53,14 @@ fn from_config(dir: &Path, policies: &str, trusted: &str) -> Result<PolicySet, C
     PolicySet::from_config(&Config::from_vars(vars).expect("config parses"))
 }
 
+/// The signature problem behind a catalogue error, if it is one.
+fn signing_error(err: &CatalogError) -> Option<&SigningError> {
+    match err {
+        CatalogError::Signature { source, .. } => Some(source),
+        _ => None,
+    }
+}
+
 fn refusal(result: Result<PolicySet, CatalogError>) -> (String, CatalogError) {
     match result {
         Ok(_) => panic!("policy set loaded, expected a refusal"),
@@ -84,11 +92,8 @@ fn unsigned_policy_is_refused_naming_it_and_the_missing_file() {
     ));
     assert!(
         matches!(
-            err,
-            CatalogError::Signature {
-                source: SigningError::MissingSignature { .. },
-                ..
-            }
+            signing_error(&err),
+            Some(SigningError::MissingSignature { .. })
         ),
         "{msg}"
     );
@@ -116,11 +121,8 @@ fn flipped_byte_is_refused() {
     let (msg, err) = refusal(from_config(dir.path(), "hostile", &public(&k)));
     assert!(
         matches!(
-            err,
-            CatalogError::Signature {
-                source: SigningError::DigestMismatch { .. },
-                ..
-            }
+            signing_error(&err),
+            Some(SigningError::DigestMismatch { .. })
         ),
         "{msg}"
     );
@@ -135,13 +137,7 @@ fn signature_by_untrusted_key_is_refused() {
     let sig = sign(&attacker, &dir.path().join("hostile.wasm"));
     let (msg, err) = refusal(from_config(dir.path(), "hostile", &public(&key(1))));
     assert!(
-        matches!(
-            err,
-            CatalogError::Signature {
-                source: SigningError::UntrustedKey { .. },
-                ..
-            }
-        ),
+        matches!(signing_error(&err), Some(SigningError::UntrustedKey { .. })),
         "{msg}"
     );
     assert!(
@@ -165,11 +161,8 @@ fn signature_for_other_metadata_is_refused_after_load() {
     let (msg, err) = refusal(from_config(dir.path(), "hostile", &public(&k)));
     assert!(
         matches!(
-            err,
-            CatalogError::Signature {
-                source: SigningError::MetadataMismatch { .. },
-                ..
-            }
+            signing_error(&err),
+            Some(SigningError::MetadataMismatch { .. })
         ),
         "{msg}"
     );
