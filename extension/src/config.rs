@@ -252,6 +252,13 @@ impl Config {
                 .filter(|k| !k.is_empty())
                 .map(String::from)
                 .collect();
+            // Set but empty (" , ") must not quietly turn signature enforcement off.
+            if config.trusted_keys.is_empty() {
+                return Err(err(
+                    "GAVEL_TRUSTED_KEYS",
+                    "set but lists no key (unset it to load unsigned policies)",
+                ));
+            }
         }
         if let Some(v) = get("GAVEL_LOG") {
             config.log = v.to_string();
@@ -487,6 +494,10 @@ mod tests {
 
     #[test]
     fn trusted_keys_and_log() {
+        assert_eq!(
+            parse(&[("GAVEL_TRUSTED_KEYS", " , ")]).unwrap_err().var,
+            "GAVEL_TRUSTED_KEYS"
+        );
         let c = parse(&[("GAVEL_TRUSTED_KEYS", "a, b"), ("GAVEL_LOG", "debug")]).unwrap();
         assert_eq!(c.trusted_keys, vec!["a", "b"]);
         assert_eq!(c.log, "debug");

@@ -28,16 +28,30 @@ pub const BLOCKED_ERROR_TYPE: &str = "Gavel.Blocked";
 /// How long a finished invocation waits for `platform.runtimeDone` when telemetry flows.
 const TELEMETRY_WAIT: Duration = Duration::from_millis(60);
 
-/// Policy outcomes, still computing (monitor mode: off the client path) or done.
+/// Policy outcomes: deferred (monitor mode: judged after the caller has its answer, so policy
+/// CPU never competes with the handler), computing, or done.
 enum Evaluated {
+    Deferred(Phase, Seen),
     Running(JoinHandle<Vec<Outcome>>),
     Done(Vec<Outcome>),
 }
 
 impl Evaluated {
+    /// Start a deferred evaluation.
+    fn start(self, policies: Option<&Arc<PolicySet>>) -> Self {
+        match (self, policies) {
+            (Evaluated::Deferred(phase, seen), Some(policies)) => {
+                Evaluated::Running(Invocations::spawn(policies, phase, seen))
+            }
+            (Evaluated::Deferred(..), None) => Evaluated::Done(Vec::new()),
+            (other, _) => other,
+        }
+    }
+
     async fn outcomes(self) -> Vec<Outcome> {
         match self {
             Evaluated::Done(o) => o,
+            Evaluated::Deferred(..) => Vec::new(),
             Evaluated::Running(handle) => handle.await.unwrap_or_else(|e| {
                 tracing::error!(error = %e, "policy evaluation task failed");
                 Vec::new()
@@ -199,8 +213,14 @@ impl Invocations {
     }
 
     async fn record(&self, request_id: &str, pending: Pending) -> Finished {
+        // Start every deferred phase first so they run side by side, then collect in order.
+        let started: Vec<Evaluated> = pending
+            .request
+            .into_iter()
+            .map(|e| e.start(self.policies.get()))
+            .collect();
         let mut outcomes = Vec::new();
-        for evaluated in pending.request {
+        for evaluated in started {
             outcomes.extend(evaluated.outcomes().await);
         }
         let mut telemetry_summary = None;
@@ -312,12 +332,11 @@ impl Interceptor for Invocations {
                     }
                     pending.request.push(Evaluated::Done(outcomes));
                 } else {
-                    // Monitor: the event goes to the runtime now; policies run beside it.
-                    pending.request.push(Evaluated::Running(Self::spawn(
-                        policies,
-                        Phase::Request,
-                        input,
-                    )));
+                    // Monitor: the event goes to the runtime now; policies run once the caller
+                    // has the result.
+                    pending
+                        .request
+                        .push(Evaluated::Deferred(Phase::Request, input));
                 }
             }
             self.lock().insert(event.request_id.clone(), pending);
@@ -361,7 +380,7 @@ impl Interceptor for Invocations {
                 (Evaluated::Done(outcomes), action)
             } else {
                 (
-                    Evaluated::Running(Self::spawn(policies, Phase::Response, input)),
+                    Evaluated::Deferred(Phase::Response, input),
                     ResponseAction::Forward,
                 )
             };
