@@ -17,10 +17,11 @@ all: policies
 rust-targets:
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
 
-# One debug build of every host binary (wasmtime's dependencies are optimised in dev, see
-# Cargo.toml), shared by the CLI, the tests and the demo.
+# One debug build of every host target (wasmtime's dependencies are optimised in dev, see
+# Cargo.toml), shared by the CLI, the tests and the demo. --all-targets makes cargo resolve the
+# same features `cargo test` will, so `make test` does not compile the AWS SDK a second time.
 build: rust-targets
-	$(CARGO) build --workspace --bins
+	$(CARGO) build --workspace --all-targets
 
 # Policies: core wasm modules wrapped into components, plus the layer's manifest.
 policies: build

@@ -547,8 +547,9 @@ async fn outage_loses_nothing_and_costs_each_call_at_most_its_budget() {
         "outage: 200 deliveries, slowest call (flush + deliver) {slowest:?}, mean {:?}, {owed} spooled",
         total / 200
     );
+    // Flush and deliver each get one budget; the slack absorbs scheduling on a loaded 2-core box.
     assert!(
-        slowest <= 2 * budget + Duration::from_millis(100),
+        slowest <= 2 * budget + Duration::from_millis(400),
         "{slowest:?}"
     );
     assert_eq!(owed, 200 + expected_deny.len());

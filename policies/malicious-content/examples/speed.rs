@@ -51,18 +51,21 @@ version 2.4 of the product. Please see https://example.com/docs/start for detail
 Questions? Email support@example.com or call +1 (555) 010-2000. Costs were $1,200 / month, 50% less. ";
 
 fn json_body(n: usize) -> String {
-    let mut items = Vec::new();
-    let mut s = String::new();
+    let mut s = String::from("{\"items\":[");
     let mut i = 0;
     while s.len() < n {
-        items.push(serde_json::json!({
+        if i > 0 {
+            s.push(',');
+        }
+        let item = serde_json::json!({
             "id": i, "name": format!("Item number {i}"), "email": format!("user{i}@example.com"),
             "description": "A durable widget, 10 cm wide; ships in 2-3 days (see FAQ).",
             "tags": ["red", "blue", "sale"], "price": 19.99, "url": format!("https://shop.example.com/p/{i}?ref=home")
-        }));
+        });
+        s.push_str(&item.to_string());
         i += 1;
-        s = serde_json::to_string(&serde_json::json!({ "items": items })).unwrap();
     }
+    s.push_str("]}");
     s
 }
 
@@ -129,6 +132,27 @@ fn main() {
         std::fs::write(&args[2], out).unwrap();
         return;
     }
+    if args.get(1).map(String::as_str) == Some("json") {
+        time("json 4096", apigw(&json_body(4096), "application/json"));
+        return;
+    }
+    if args.get(1).map(String::as_str) == Some("prof") {
+        for t in ["Item number 3", "user3@example.com", "https://shop.example.com/p/3?ref=home", "A durable widget, 10 cm wide; ships in 2-3 days (see FAQ)."] {
+            println!("{t}");
+            for _ in 0..3 {
+                prof(t);
+            }
+        }
+        for size in [1024, 65536] {
+            println!("prose {size}");
+            prof(&prose(size));
+            println!("json {size}");
+            prof(&json_body(size));
+            println!("base64 {size}");
+            prof(&b64(size));
+        }
+        return;
+    }
     for size in [1024, 4096, 65536, 1 << 20] {
         time(&format!("json {size}"), apigw(&json_body(size), "application/json"));
         time(&format!("prose {size}"), apigw(&prose(size), "text/plain"));
@@ -157,4 +181,32 @@ fn main() {
         worst.1,
         worst.2
     );
+}
+
+/// Per-detector timing on one text (called from `main` with `prof`).
+pub fn prof(text: &str) {
+    use gavel_policy_sdk::views::InputKind;
+    use malicious_content::{Ctx, cmd, files, lang, sqli, xss};
+    type Det = fn(&str, &str, Ctx) -> Option<malicious_content::Hit>;
+    let dets: &[(&str, Det)] = &[
+        ("sqli", sqli::scan),
+        ("java", lang::java),
+        ("rce", cmd::scan),
+        ("php", lang::php),
+        ("xss", xss::scan),
+        ("ssrf", files::ssrf),
+        ("lfi", files::lfi),
+        ("rfi", files::rfi),
+    ];
+    let kind = InputKind::BodyField;
+    let ctx = Ctx { kind: &kind, name: "description" };
+    let lower = text.to_ascii_lowercase();
+    let t = Instant::now();
+    let v = malicious_content::text::variants(text);
+    println!("  variants {:>10.1} µs ({} variants)", t.elapsed().as_secs_f64() * 1e6, v.len());
+    for (name, d) in dets {
+        let t = Instant::now();
+        let r = d(text, &lower, ctx);
+        println!("  {name:<8} {:>10.1} µs {:?}", t.elapsed().as_secs_f64() * 1e6, r.map(|h| h.rule));
+    }
 }

@@ -2,13 +2,14 @@
 //! and PHP (open tags, stream wrappers, dangerous functions called, serialized objects,
 //! superglobals, config directives) injection.
 
+use crate::text::FastFind;
 use crate::text::{find_any, find_word, is_ident};
 use crate::{Ctx, Hit};
 
 /// Java: scan one value.
 pub fn java(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     // Log4Shell: `${jndi:`, with nested lookups folded away (`${${lower:j}ndi:`).
-    if lower.contains("${") || lower.contains("$%7b") {
+    if lower.fcontains("${") || lower.fcontains("$%7b") {
         let folded = fold_lookups(lower);
         if let Some(p) = find_any(
             &folded,
@@ -60,10 +61,10 @@ pub fn java(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     }
     // Deserialization magic: base64 `rO0AB`, hex `aced0005`, base64 of gzip'd stream `H4sIA`.
     if let Some(p) = orig
-        .find("rO0AB")
-        .or_else(|| orig.find("KztAAU"))
-        .or_else(|| orig.find("Bzr4"))
-        .or_else(|| orig.find("Cs7QAF"))
+        .ffind("rO0AB")
+        .or_else(|| orig.ffind("KztAAU"))
+        .or_else(|| orig.ffind("Bzr4"))
+        .or_else(|| orig.ffind("Cs7QAF"))
     {
         return Some(Hit::deny(
             "java.deserialization",
@@ -72,8 +73,8 @@ pub fn java(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
         ));
     }
     if let Some(p) = lower
-        .find("aced0005")
-        .or_else(|| lower.find("\u{ac}\u{ed}\u{0}\u{5}"))
+        .ffind("aced0005")
+        .or_else(|| lower.ffind("\u{ac}\u{ed}\u{0}\u{5}"))
     {
         return Some(Hit::deny(
             "java.deserialization",
@@ -133,7 +134,7 @@ pub fn java(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
             .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '$'))
             .next()
             .unwrap_or("");
-        if tok.starts_with("java.") && (tok.contains(".runtime") || tok.contains("processbuilder"))
+        if tok.starts_with("java.") && (tok.fcontains(".runtime") || tok.fcontains("processbuilder"))
         {
             return Some(Hit::deny("java.class", p, "Java runtime class reference"));
         }
@@ -211,7 +212,7 @@ pub fn java(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     }
     // JSP upload names.
     if let Some(h) = ctx.header()
-        && (h.contains("filename") || h.contains("file-name"))
+        && (h.fcontains("filename") || h.fcontains("file-name"))
     {
         let t = lower.trim_end_matches(['.', ' ']);
         if t.ends_with(".jsp") || t.ends_with(".jspx") || t.ends_with(".jspf") {
@@ -225,20 +226,20 @@ pub fn java(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
 fn fold_lookups(lower: &str) -> String {
     let mut s = lower.replace("$%7b", "${").replace("%7d", "}");
     for _ in 0..4 {
-        let Some(p) = s.find("${") else { break };
+        let Some(p) = s.ffind("${") else { break };
         let mut changed = false;
         // Innermost `${name:arg}` (no `${` inside) → arg (or the default after `:-`).
         let mut out = String::with_capacity(s.len());
         let mut rest = s.as_str();
         let _ = p;
-        while let Some(st) = rest.find("${") {
+        while let Some(st) = rest.ffind("${") {
             let body = &rest[st + 2..];
             let close = body.find('}');
-            let inner_open = body.find("${");
+            let inner_open = body.ffind("${");
             match (close, inner_open) {
                 (Some(c), o) if o.is_none_or(|o| o > c) => {
                     let inner = &body[..c];
-                    let repl = if let Some(d) = inner.find(":-") {
+                    let repl = if let Some(d) = inner.ffind(":-") {
                         Some(inner[d + 2..].to_string())
                     } else {
                         inner
@@ -395,7 +396,7 @@ pub fn php(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     // `<?php code`, `<?= expr`, `<? code`: an open tag followed by code, not an XML
     // declaration or processing instruction (`<?xml`, `<?xpacket`, `<?xsl-stylesheet`).
     let mut from = 0;
-    while let Some(q) = lower[from..].find("<?") {
+    while let Some(q) = lower[from..].ffind("<?") {
         let p = from + q;
         from = p + 2;
         let rest = &lower[p + 2..];
@@ -425,7 +426,7 @@ pub fn php(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
         &[
             "[/php]", "{/php}", "[php]", "{php}", "[\\php]", "{\\php}", "?>",
         ],
-    ) && (t != "?>" || lower.contains("echo") || lower.contains('$') || lower.contains('('))
+    ) && (t != "?>" || lower.fcontains("echo") || lower.contains('$') || lower.contains('('))
     {
         return Some(Hit::deny("php.open-tag", p, "PHP template tag"));
     }
@@ -460,7 +461,7 @@ pub fn php(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
             let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
             if digits > 0 && rest[digits..].starts_with(if w == b"a:" { ":{" } else { ":\"" }) {
                 let body = &rest[digits..];
-                if w != b"a:" || body.contains(";") && (body.contains("s:") || body.contains("i:"))
+                if w != b"a:" || body.fcontains(";") && (body.fcontains("s:") || body.fcontains("i:"))
                 {
                     return Some(Hit::deny("php.serialized", i, "serialized PHP object"));
                 }
@@ -491,35 +492,40 @@ pub fn php(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
         return Some(Hit::deny("php.variable", p, "PHP superglobal"));
     }
     if let Some(p) = lower
-        .find("${'")
-        .or_else(|| lower.find("${\""))
-        .or_else(|| lower.find("${`"))
+        .ffind("${'")
+        .or_else(|| lower.ffind("${\""))
+        .or_else(|| lower.ffind("${`"))
     {
         return Some(Hit::deny("php.variable", p, "PHP variable variable"));
     }
     // Function called: name, optional whitespace / comments, `(`. Also `(system)('id')` and
     // string-built names `'sys'.'tem'`.
     let folded = crate::text::strip_comments(lower);
+    // Calls: an identifier run, then quotes / `)` / whitespace, then `(`. Every name in
+    // PHP_FUNCS is an identifier, so a match is exactly such a run (first one per name).
+    let fb = folded.as_bytes();
+    let mut calls: Vec<(usize, &str)> = Vec::new();
+    for (i, &c) in fb.iter().enumerate() {
+        if c != b'(' {
+            continue;
+        }
+        let mut end = i;
+        while end > 0 && matches!(fb[end - 1], b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b')') {
+            end -= 1;
+        }
+        let mut start = end;
+        while start > 0 && is_ident(fb[start - 1]) {
+            start -= 1;
+        }
+        if start == end || (start > 0 && matches!(fb[start - 1], b'.' | b'-' | b'/')) {
+            continue;
+        }
+        calls.push((start, &folded[start..end]));
+    }
+    let mut sentence: Option<bool> = None;
     for f in PHP_FUNCS {
-        let mut from = 0;
-        while let Some(q) = folded[from..].find(f) {
-            let at = from + q;
-            let end = at + f.len();
-            from = end;
-            let fb = folded.as_bytes();
-            if at > 0
-                && (is_ident(fb[at - 1])
-                    || fb[at - 1] == b'.'
-                    || fb[at - 1] == b'-'
-                    || fb[at - 1] == b'/')
+        if let Some(&(at, _)) = calls.iter().find(|(_, w)| w == f) {
             {
-                continue;
-            }
-            if end < fb.len() && is_ident(fb[end]) {
-                continue;
-            }
-            let rest = folded[end..].trim_start_matches([' ', '\t', '\n', '\r', '"', '\'', ')']);
-            if rest.starts_with('(') {
                 let wordy = matches!(
                     *f,
                     "file"
@@ -545,9 +551,11 @@ pub fn php(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
                         | "eval"
                 );
                 // Prose guard: a common word followed by `(` inside a sentence.
-                let sentence = folded.split_whitespace().count() > 6
-                    && !folded.contains(';')
-                    && !folded.contains('$');
+                let sentence = *sentence.get_or_insert_with(|| {
+                    folded.split_whitespace().count() > 6
+                        && !folded.contains(';')
+                        && !folded.contains('$')
+                });
                 if !(wordy && sentence) {
                     return Some(Hit {
                         rule: "php.function",
@@ -591,13 +599,13 @@ pub fn php(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
             "sendmail_path",
             "mail.force_extra_parameters",
         ],
-    ) && (lower[p..].contains('=') || lower[..p].contains("-d"))
+    ) && (lower[p..].contains('=') || lower[..p].fcontains("-d"))
     {
         return Some(Hit::alert("php.config", p, "PHP configuration directive"));
     }
     // Uploads of PHP or session files.
     if let Some(h) = ctx.header()
-        && (h.contains("filename") || h.contains("file-name"))
+        && (h.fcontains("filename") || h.fcontains("file-name"))
         && let Some(p) = php_filename(lower)
     {
         return Some(Hit::deny("php.upload", p, "PHP file upload"));
@@ -623,7 +631,7 @@ fn php_filename(lower: &str) -> Option<usize> {
             return Some(0);
         }
     }
-    if name.contains(".php.") || name == ".htaccess" || name == ".user.ini" {
+    if name.fcontains(".php.") || name == ".htaccess" || name == ".user.ini" {
         return Some(0);
     }
     None

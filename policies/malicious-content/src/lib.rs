@@ -164,9 +164,11 @@ impl Policy for MaliciousContent {
 /// Whether some other input lies inside this one (a body split into fields, a message whose
 /// JSON was expanded): then the whole is only checked for file signatures.
 fn has_children(inputs: &[ScanInput], i: &ScanInput) -> bool {
-    let prefix = format!("{}/", i.location);
+    let loc = i.location.as_str();
     inputs.iter().any(|o| {
-        o.location.starts_with(&prefix)
+        o.location
+            .strip_prefix(loc)
+            .is_some_and(|r| r.starts_with('/'))
             || (o.location == i.location
                 && matches!(o.kind, InputKind::BodyField | InputKind::MultipartPart))
     })
@@ -232,13 +234,13 @@ pub fn scan_inputs(inputs: &[ScanInput], settings: &Settings, report: &mut Repor
                     }
                 }
             }
+            let lowers: Vec<String> = vars.iter().map(|v| v.to_ascii_lowercase()).collect();
             for (family, det) in DETECTORS {
                 if !settings.family_enabled(family) {
                     continue;
                 }
-                for v in &vars {
-                    let lower = v.to_ascii_lowercase();
-                    if let Some(h) = det(v, &lower, ctx) {
+                for (v, lower) in vars.iter().zip(&lowers) {
+                    if let Some(h) = det(v, lower, ctx) {
                         evidence_text.push((h, v.clone()));
                         break;
                     }

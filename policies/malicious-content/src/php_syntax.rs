@@ -2,6 +2,7 @@
 //! variable variables (`${'a'.'b'}`), long function names called without a word boundary,
 //! and php.ini directive assignments.
 
+use crate::text::FastFind;
 use crate::Hit;
 
 /// Skip whitespace and PHP comments (`/* */`, `//…\n`, `#…\n`) from `i`.
@@ -123,7 +124,7 @@ fn variable_call(lower: &str) -> Option<Hit> {
         }
     }
     // `Foo::$variable()`.
-    if let Some(p) = lower.find("::$") {
+    if let Some(p) = lower.ffind("::$") {
         let e = ident_end(b, p + 3);
         if e > p + 3 && b.get(e) == Some(&b'(') {
             return Some(Hit::deny("php.variable", p, "PHP static variable call"));
@@ -199,9 +200,13 @@ const LONG_FUNCS: &[&str] = &[
 ];
 
 fn function_call(lower: &str) -> Option<Hit> {
+    // Every hit ends at a `(`.
+    if !lower.contains('(') {
+        return None;
+    }
     for f in LONG_FUNCS {
         let mut from = 0;
-        while let Some(p) = lower[from..].find(f) {
+        while let Some(p) = lower[from..].ffind(f) {
             let at = from + p;
             from = at + f.len();
             let b = lower.as_bytes();

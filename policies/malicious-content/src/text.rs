@@ -46,6 +46,88 @@ fn push_unique(out: &mut Vec<String>, s: String) {
     }
 }
 
+const fn hash(b: &[u8]) -> usize {
+    let mut h: u32 = 0x811c_9dc5;
+    let mut i = 0;
+    while i < b.len() {
+        h ^= b[i] as u32;
+        h = h.wrapping_mul(0x0100_0193);
+        i += 1;
+    }
+    h as usize
+}
+
+/// A word list as a hash set built at compile time (no per-call setup): `contains` costs one
+/// hash and a comparison or two instead of a walk over the list.
+pub struct WordSet<const N: usize> {
+    slots: [u16; N],
+    words: &'static [&'static str],
+}
+
+impl<const N: usize> WordSet<N> {
+    /// Build from `words`; `N` must be a power of two at least twice the list's length.
+    pub const fn new(words: &'static [&'static str]) -> Self {
+        assert!(N.is_power_of_two() && words.len() * 2 <= N && N <= u16::MAX as usize);
+        let mut slots = [0u16; N];
+        let mut i = 0;
+        while i < words.len() {
+            let mut k = hash(words[i].as_bytes()) & (N - 1);
+            while slots[k] != 0 {
+                k = (k + 1) & (N - 1);
+            }
+            slots[k] = (i + 1) as u16;
+            i += 1;
+        }
+        WordSet { slots, words }
+    }
+
+    /// Whether `w` is in the list.
+    #[inline]
+    pub fn contains(&self, w: &str) -> bool {
+        let mut k = hash(w.as_bytes()) & (N - 1);
+        loop {
+            let s = self.slots[k];
+            if s == 0 {
+                return false;
+            }
+            if self.words[usize::from(s) - 1] == w {
+                return true;
+            }
+            k = (k + 1) & (N - 1);
+        }
+    }
+}
+
+/// Substring search tuned for the short values most inputs are: `str::find` builds a
+/// two-way searcher per call, which costs more than the search itself on a few dozen bytes.
+/// Longer haystacks use `str::find` (linear worst case); results are identical.
+pub trait FastFind {
+    /// Like `str::find` with a `&str` pattern.
+    fn ffind(&self, needle: &str) -> Option<usize>;
+    /// Like `str::contains` with a `&str` pattern.
+    fn fcontains(&self, needle: &str) -> bool {
+        self.ffind(needle).is_some()
+    }
+}
+
+impl FastFind for str {
+    #[inline]
+    fn ffind(&self, needle: &str) -> Option<usize> {
+        let (h, n) = (self.as_bytes(), needle.as_bytes());
+        let Some((&first, rest)) = n.split_first() else {
+            return Some(0);
+        };
+        if h.len() > 512 {
+            return self.find(needle);
+        }
+        if h.len() < n.len() {
+            return None;
+        }
+        let last = h.len() - n.len();
+        (0..=last).find(|&i| h[i] == first && h[i + 1..i + n.len()] == *rest)
+    }
+}
+
 /// Identifier characters for word boundaries.
 pub fn is_ident(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
@@ -54,6 +136,9 @@ pub fn is_ident(b: u8) -> bool {
 /// Find `word` (lower-case ASCII) in `hay` (already lower-cased) with non-identifier
 /// characters (or the ends) on both sides. Returns the byte offset.
 pub fn find_word(hay: &str, word: &str) -> Option<usize> {
+    if !word.is_empty() {
+        return find_words(hay, &[word], Starts::new(&[word])).map(|(p, _)| p);
+    }
     let h = hay.as_bytes();
     let mut from = 0;
     while let Some(p) = hay[from..].find(word) {
@@ -72,20 +157,144 @@ pub fn find_word(hay: &str, word: &str) -> Option<usize> {
     None
 }
 
-/// First of `needles` found as a plain substring of `hay`: (offset, needle).
-pub fn find_any<'a>(hay: &str, needles: &[&'a str]) -> Option<(usize, &'a str)> {
-    needles
-        .iter()
-        .filter_map(|n| hay.find(n).map(|p| (p, *n)))
-        .min_by_key(|(p, _)| *p)
+/// A filter on where `needles` can start: a bit per (hashed) pair of leading bytes, and a
+/// table of the lone bytes that are needles by themselves. `None` when a needle is empty.
+#[derive(Clone, Copy)]
+struct Starts {
+    pairs: [u64; 16],
+    single: [u64; 4],
 }
 
-/// First of `words` found as a whole word in `hay`.
-pub fn find_any_word<'a>(hay: &str, words: &[&'a str]) -> Option<(usize, &'a str)> {
-    words
-        .iter()
-        .filter_map(|w| find_word(hay, w).map(|p| (p, *w)))
-        .min_by_key(|(p, _)| *p)
+/// Needle lists are mostly constants searched once per value: memoise their filters by the
+/// list's address (a small direct-mapped cache; a miss just rebuilds).
+struct StartsCache {
+    keys: [(usize, usize); 64],
+    vals: [Starts; 64],
+}
+
+thread_local! {
+    static STARTS: std::cell::RefCell<StartsCache> = const {
+        std::cell::RefCell::new(StartsCache {
+            keys: [(0, 0); 64],
+            vals: [Starts { pairs: [0; 16], single: [0; 4] }; 64],
+        })
+    };
+}
+
+/// Only for `'static` lists: a cached address is never reused for other contents.
+fn starts_for(needles: &'static [&'static str]) -> Option<Starts> {
+    let key = (needles.as_ptr() as usize, needles.len());
+    let slot = (key.0 >> 3 ^ key.0 >> 9) & 63;
+    let hit = STARTS.with(|c| {
+        let c = c.borrow();
+        (c.keys[slot] == key).then(|| c.vals[slot])
+    });
+    if hit.is_some() {
+        return hit;
+    }
+    let st = Starts::new(needles)?;
+    STARTS.with(|c| {
+        let mut c = c.borrow_mut();
+        c.keys[slot] = key;
+        c.vals[slot] = st;
+    });
+    Some(st)
+}
+
+impl Starts {
+    fn new(needles: &[&str]) -> Option<Starts> {
+        let mut s = Starts {
+            pairs: [0; 16],
+            single: [0; 4],
+        };
+        for n in needles {
+            match *n.as_bytes() {
+                [] => return None,
+                [a] => s.single[usize::from(a >> 6)] |= 1 << (a & 63),
+                [a, b, ..] => {
+                    let k = Self::key(a, b);
+                    s.pairs[k >> 6] |= 1 << (k & 63);
+                }
+            }
+        }
+        Some(s)
+    }
+
+    #[inline]
+    fn key(a: u8, b: u8) -> usize {
+        (usize::from(a) << 3 ^ usize::from(b)) & 1023
+    }
+
+    /// Whether a needle may start at `rest` (non-empty).
+    #[inline]
+    fn may_start(&self, rest: &[u8]) -> bool {
+        let a = rest[0];
+        if self.single[usize::from(a >> 6)] & (1 << (a & 63)) != 0 {
+            return true;
+        }
+        let Some(&b) = rest.get(1) else { return false };
+        let k = Self::key(a, b);
+        self.pairs[k >> 6] & (1 << (k & 63)) != 0
+    }
+}
+
+#[inline]
+fn starts_with(rest: &[u8], n: &[u8]) -> bool {
+    rest.len() >= n.len() && rest.iter().zip(n).all(|(a, b)| a == b)
+}
+
+/// First of `needles` found as a plain substring of `hay`: (offset, needle). At equal offsets
+/// the needle listed first wins. One pass over `hay`, checking needles only where a needle's
+/// first two bytes (probably) occur.
+pub fn find_any(hay: &str, needles: &'static [&'static str]) -> Option<(usize, &'static str)> {
+    let Some(st) = starts_for(needles) else {
+        return needles
+            .iter()
+            .filter_map(|n| hay.find(n).map(|p| (p, *n)))
+            .min_by_key(|(p, _)| *p);
+    };
+    let h = hay.as_bytes();
+    for i in 0..h.len() {
+        let rest = &h[i..];
+        if !st.may_start(rest) {
+            continue;
+        }
+        if let Some(n) = needles.iter().find(|n| starts_with(rest, n.as_bytes())) {
+            return Some((i, *n));
+        }
+    }
+    None
+}
+
+/// First of `words` found as a whole word in `hay` (see [`find_word`]); at equal offsets the
+/// word listed first wins.
+pub fn find_any_word(
+    hay: &str,
+    words: &'static [&'static str],
+) -> Option<(usize, &'static str)> {
+    find_words(hay, words, starts_for(words))
+}
+
+fn find_words<'a>(hay: &str, words: &[&'a str], st: Option<Starts>) -> Option<(usize, &'a str)> {
+    let Some(st) = st else {
+        return words
+            .iter()
+            .filter_map(|w| find_word(hay, w).map(|p| (p, *w)))
+            .min_by_key(|(p, _)| *p);
+    };
+    let h = hay.as_bytes();
+    for i in 0..h.len() {
+        let rest = &h[i..];
+        if !st.may_start(rest) || (i > 0 && is_ident(h[i - 1])) {
+            continue;
+        }
+        if let Some(w) = words.iter().find(|w| {
+            starts_with(rest, w.as_bytes()) && rest.get(w.len()).is_none_or(|&c| !is_ident(c))
+        }) {
+            return Some((i, *w));
+        }
+    }
+    None
 }
 
 /// Remove SQL/C comments `/* ... */` and fold runs of whitespace into one space, so that

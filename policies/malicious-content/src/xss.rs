@@ -1,6 +1,7 @@
 //! Cross-site scripting: an HTML/JS context scanner — dangerous tags, event-handler
 //! attributes, script URLs, CSS expressions, XML/SSI constructs and DOM sinks.
 
+use crate::text::FastFind;
 use crate::text::{find_any, is_ident};
 use crate::{Ctx, Hit};
 
@@ -266,21 +267,21 @@ pub fn scan(_orig: &str, lower: &str, _ctx: Ctx) -> Option<Hit> {
                         k += 1;
                     }
                     let sq = squeeze(attrs);
-                    if sq.contains("javascript:")
-                        || sq.contains("vbscript:")
-                        || sq.contains("data:text/html")
-                        || sq.contains("src=") && name != "a"
-                        || sq.contains("href=")
-                        || sq.contains("formaction")
-                        || sq.contains("xmlns")
-                        || sq.contains("style=")
+                    if sq.fcontains("javascript:")
+                        || sq.fcontains("vbscript:")
+                        || sq.fcontains("data:text/html")
+                        || sq.fcontains("src=") && name != "a"
+                        || sq.fcontains("href=")
+                        || sq.fcontains("formaction")
+                        || sq.fcontains("xmlns")
+                        || sq.fcontains("style=")
                     {
                         return Some(Hit::deny("xss.tag", lt, "HTML tag with active attribute"));
                     }
                 }
             }
             if lower[lt..].starts_with("<!entity")
-                || lower[lt..].starts_with("<!doctype") && lower[lt..].contains("system")
+                || lower[lt..].starts_with("<!doctype") && lower[lt..].fcontains("system")
                 || lower[lt..].starts_with("<!--#")
                 || lower[lt..].starts_with("<?import")
                 || lower[lt..].starts_with("<![cdata[")
@@ -289,7 +290,7 @@ pub fn scan(_orig: &str, lower: &str, _ctx: Ctx) -> Option<Hit> {
             }
         }
     }
-    if let Some(p) = lower.find("!entity") {
+    if let Some(p) = lower.ffind("!entity") {
         return Some(Hit::deny("xss.markup", p, "XML entity declaration"));
     }
     // Script URLs, with whitespace/control obfuscation removed.
@@ -308,7 +309,7 @@ pub fn scan(_orig: &str, lower: &str, _ctx: Ctx) -> Option<Hit> {
         return Some(Hit::deny("xss.url", p.min(lower.len()), "script URL"));
     }
     if let Some((p, _)) = find_any(lower, &["data:,", "data:;base64"])
-        && (lower.contains("alert") || lower.contains('<') || lower.contains("script"))
+        && (lower.fcontains("alert") || lower.contains('<') || lower.fcontains("script"))
     {
         return Some(Hit::deny("xss.url", p, "data URL with script"));
     }

@@ -2,12 +2,13 @@
 //! shell tricks (`${IFS}`, globbed paths, shellshock), Windows cmd and PowerShell, and
 //! server-side script runtimes (Node.js, Perl) reached through input.
 
+use crate::text::FastFind;
 use crate::text::{find_any, find_any_word};
 use crate::{Ctx, Hit};
 
 mod syntax;
 mod words;
-use words::{COMMANDS, WORDY};
+use words::{COMMAND_SET, WORDY_SET};
 
 fn is_sep(c: u8) -> bool {
     matches!(
@@ -102,7 +103,7 @@ fn shell_args(rest: &str) -> bool {
     arg.contains('/')
         || arg.contains('.')
         || arg.contains('=')
-        || COMMANDS.contains(&arg.as_str()) && !WORDY.contains(&arg.as_str())
+        || COMMAND_SET.contains(arg.as_str()) && !WORDY_SET.contains(arg.as_str())
 }
 
 /// The first non-wordy known command among the next few words after a wrapper command.
@@ -113,7 +114,7 @@ fn wrapped_command(lower: &str, from: usize) -> Option<(&'static str, usize)> {
         let word = part
             .trim_end_matches([' ', '\t', '+', ','])
             .trim_matches(['\'', '"']);
-        if COMMANDS.contains(&word) && !WORDY.contains(&word) {
+        if COMMAND_SET.contains(word) && !WORDY_SET.contains(word) {
             return Some(("shell command run through a wrapper", off));
         }
         if word.contains([';', '|', '&']) {
@@ -206,7 +207,7 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
         return None;
     }
     // Shellshock.
-    if let Some(p) = lower.find("() {")
+    if let Some(p) = lower.ffind("() {")
         && lower[p..].contains(';')
     {
         return Some(Hit::deny(
@@ -231,7 +232,7 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     }
     // Parameter expansion with a pattern operator: `${x#{}}`, `${PATH%%:*}`, `${a/b/c}`.
     let mut from = 0;
-    while let Some(q) = lower[from..].find("${") {
+    while let Some(q) = lower[from..].ffind("${") {
         let at = from + q + 2;
         let id = lower[at..]
             .bytes()
@@ -249,7 +250,7 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     // Backtick substitution with a command inside.
     if let Some(p) = lower.find('`')
         && let Some((w, _)) = command_at(lower, p + 1)
-        && COMMANDS.contains(&w.as_str())
+        && COMMAND_SET.contains(w.as_str())
         && lower[p + 1..].contains('`')
     {
         return Some(Hit::deny(
@@ -262,7 +263,7 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     for dir in [
         "/etc/", "/bin/", "/usr/", "/proc/", "/e?c/", "/e*c/", "/???/", "/b??/", "/?in/",
     ] {
-        if let Some(p) = lower.find(dir) {
+        if let Some(p) = lower.ffind(dir) {
             let seg: String = lower[p..]
                 .chars()
                 .take(24)
@@ -286,10 +287,10 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
             }
             positions += 1;
             if let Some((mut w, mut end)) = command_at(lower, j) {
-                if !COMMANDS.contains(&w.as_str()) {
+                if !COMMAND_SET.contains(w.as_str()) {
                     // `python3.10`, `gcc7.4`: a versioned binary name.
                     let base = w.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
-                    if base.len() >= 2 && base.len() < w.len() && COMMANDS.contains(&base) {
+                    if base.len() >= 2 && base.len() < w.len() && COMMAND_SET.contains(base) {
                         w = base.to_string();
                     }
                 }
@@ -303,8 +304,8 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
                 if lower[end..].starts_with('\'') || lower[end..].starts_with('"') {
                     end += 1;
                 }
-                let known = COMMANDS.contains(&w.as_str());
-                let wordy = WORDY.contains(&w.as_str());
+                let known = COMMAND_SET.contains(w.as_str());
+                let wordy = WORDY_SET.contains(w.as_str());
                 let sep_char = if i > 0 { b[i - 1] } else { 0 };
                 // `curl/7.58.0` is a product token (User-Agent), not a command line.
                 let product = lower[end..].starts_with(['/', '=']);
@@ -394,7 +395,7 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     let folded = crate::text::fold(lower);
     let f = folded.trim_start_matches([';', '&', '|', ' ', '@']);
     if (f.starts_with("for /") || f.starts_with("for %"))
-        && (f.contains(" do ") || f.contains(")do "))
+        && (f.fcontains(" do ") || f.fcontains(")do "))
     {
         return Some(Hit::deny("rce.windows", 0, "cmd.exe FOR loop"));
     }
@@ -407,7 +408,7 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
         return Some(Hit::deny("rce.windows", 0, "cmd.exe IF statement"));
     }
     if f.starts_with("if ")
-        && (f.contains("==")
+        && (f.fcontains("==")
             || [
                 " equ ",
                 " neq ",
@@ -420,18 +421,18 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
                 " defined ",
             ]
             .iter()
-            .any(|k| f.contains(k)))
-        && (f.contains(" echo ")
-            || f.contains(" goto ")
-            || f.contains(" cmd")
-            || f.contains(" set ")
-            || f.contains("echo"))
+            .any(|k| f.fcontains(k)))
+        && (f.fcontains(" echo ")
+            || f.fcontains(" goto ")
+            || f.fcontains(" cmd")
+            || f.fcontains(" set ")
+            || f.fcontains("echo"))
     {
         return Some(Hit::deny("rce.windows", 0, "cmd.exe IF statement"));
     }
-    if let Some(p) = f.find("%_")
+    if let Some(p) = f.ffind("%_")
         && f[p + 1..].contains('%')
-        && (f.contains("set ") || f.contains(":~"))
+        && (f.fcontains("set ") || f.fcontains(":~"))
     {
         return Some(Hit::deny("rce.windows", p, "cmd.exe variable expansion"));
     }
@@ -503,7 +504,7 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     if let Some(h) = syntax::scan(lower) {
         return Some(h);
     }
-    if let Some(p) = lower.find("eval(") {
+    if let Some(p) = lower.ffind("eval(") {
         return Some(Hit::deny("rce.runtime", p, "eval call"));
     }
     let _ = ctx;

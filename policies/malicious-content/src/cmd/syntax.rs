@@ -3,12 +3,13 @@
 //! command injection after CR/LF, cmd.exe IF, template expressions, JS busy loops, ORM
 //! lookups.
 
-use super::words::{COMMANDS, WORDY};
+use crate::text::FastFind;
+use super::words::{COMMAND_SET, WORDY_SET};
 use crate::Hit;
 
 fn known(w: &str) -> bool {
     let w = w.trim_matches(|c| c == '\'' || c == '"' || c == '$');
-    COMMANDS.contains(&w) && !WORDY.contains(&w) || matches!(w, "id" | "ls" | "cat" | "echo" | "cd")
+    COMMAND_SET.contains(w) && !WORDY_SET.contains(w) || matches!(w, "id" | "ls" | "cat" | "echo" | "cd")
 }
 
 /// `{l,-lh}s`, `c{a,oun}t`, `{,ifconfig}`, `{id,}`: brace expansion forming a command.
@@ -51,7 +52,7 @@ fn brace(lower: &str) -> Option<Hit> {
 /// `f(){ f|f& };f`: a function that calls itself in a pipeline (fork bomb).
 fn fork_bomb(lower: &str) -> Option<Hit> {
     let sq: String = lower.chars().filter(|c| !c.is_whitespace()).collect();
-    let p = sq.find("(){")?;
+    let p = sq.ffind("(){")?;
     let name_start = sq[..p]
         .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == ':'))
         .map_or(0, |x| x + 1);
@@ -109,6 +110,7 @@ const POP3: &[&str] = &[
 
 /// Lines after a CR/LF (or `;`) that start a protocol / sqlite command.
 fn line_commands(lower: &str) -> Option<Hit> {
+    let nl = lower.contains(['\n', '\r']);
     for (idx, line) in lower.split(['\n', '\r', ';']).enumerate() {
         if idx == 0 {
             continue;
@@ -119,7 +121,6 @@ fn line_commands(lower: &str) -> Option<Hit> {
             let (Some(a), b) = (ws.next(), ws.next()) else {
                 continue;
             };
-            let nl = lower.contains(['\n', '\r']);
             if nl
                 && a.len() <= 8
                 && a.bytes().all(|c| c.is_ascii_alphanumeric())
@@ -184,7 +185,7 @@ fn whole(lower: &str) -> Option<Hit> {
             || r.starts_with("cmdextversion ")
             || r.starts_with("/i ")
             || r.starts_with("not ")
-            || (r.contains("==") && (r.contains('%') || r.split_whitespace().count() >= 2))
+            || (r.fcontains("==") && (r.contains('%') || r.split_whitespace().count() >= 2))
         {
             let strong = r.contains('%') || r.contains('(');
             return Some(Hit {
@@ -207,8 +208,8 @@ fn template(lower: &str) -> Option<Hit> {
         ("${", "}"),
         ("#{", "}"),
     ] {
-        let Some(p) = lower.find(open) else { continue };
-        let Some(e) = lower[p + open.len()..].find(close) else {
+        let Some(p) = lower.ffind(open) else { continue };
+        let Some(e) = lower[p + open.len()..].ffind(close) else {
             continue;
         };
         let inner = lower[p + open.len()..p + open.len() + e]
@@ -243,7 +244,7 @@ fn template(lower: &str) -> Option<Hit> {
 /// `while(true);`, `while(!0)`: a JavaScript busy loop with a constant condition.
 fn busy_loop(lower: &str) -> Option<Hit> {
     let sq: String = lower.chars().filter(|c| !c.is_whitespace()).collect();
-    let p = sq.find("while(")?;
+    let p = sq.ffind("while(")?;
     let inner = &sq[p + 6..];
     let inner = inner.trim_start_matches(['(', '!', '+', '-']);
     const CONST: &[&str] = &[
@@ -347,11 +348,15 @@ pub fn scan(lower: &str) -> Option<Hit> {
     {
         return Some(h);
     }
+    // Every RUNTIME needle holds one of these bytes.
+    if !lower.contains(['.', '_', '(', '[', ':', '@']) {
+        return None;
+    }
     let sq: String = lower.chars().filter(|c| !c.is_whitespace()).collect();
     let sb = sq.as_bytes();
     RUNTIME
         .iter()
-        .filter_map(|r| sq.find(r))
+        .filter_map(|r| sq.ffind(r))
         .find(|&p| p == 0 || !crate::text::is_ident(sb[p - 1]))
         .map(|p| {
             Hit::deny(

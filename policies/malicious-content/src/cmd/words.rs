@@ -1,5 +1,12 @@
 //! Command word lists (in the spirit of CRS unix-shell.data / windows-commands.data).
 
+use crate::text::WordSet;
+
+/// [`COMMANDS`] as a set.
+pub static COMMAND_SET: WordSet<1024> = WordSet::new(COMMANDS);
+/// [`WORDY`] as a set.
+pub static WORDY_SET: WordSet<512> = WordSet::new(WORDY);
+
 /// Commands that are not ordinary English words: enough on their own at a command position.
 pub const COMMANDS: &[&str] = &[
     "whoami",

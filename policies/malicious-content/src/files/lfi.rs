@@ -2,6 +2,7 @@
 //! encoding the variants leave behind (overlong UTF-8, `%u`, `0x2e`, `..;/`, `....//`), and
 //! sensitive OS / project / credential files matched as path components.
 
+use crate::text::FastFind;
 use super::lists::{self, has};
 use crate::text::find_any;
 use crate::{Ctx, Hit};
@@ -191,7 +192,7 @@ pub fn lfi(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     let b = s.as_bytes();
     // Traversal: a run of 2-3 dots between separators (`../`, `..;/`, `/..;`, `....//`).
     let mut from = 0;
-    while let Some(q) = s[from..].find("..") {
+    while let Some(q) = s[from..].ffind("..") {
         let p = from + q;
         let mut e = p;
         while e < b.len() && b[e] == b'.' {
@@ -205,7 +206,7 @@ pub fn lfi(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
             continue;
         }
         let deep = s.matches("../").count() >= 2
-            || s.contains("/../")
+            || s.fcontains("/../")
             || s[e..].starts_with(";")
             || p == 0 && s.len() > e + 1
             || dots >= 4;

@@ -6,6 +6,7 @@ use super::url::{
     bare_host, dotted_plain, fold_host, hosts, internal_ip, internal_ipv6, ipv4, ipv6_embedded,
     metadata_ip, urls,
 };
+use crate::text::FastFind;
 use crate::text::find_any;
 use crate::{Ctx, Hit};
 use gavel_policy_sdk::views::InputKind;
@@ -172,7 +173,7 @@ pub fn ssrf(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
             }
         }
         let host = &cands[0];
-        if host.contains('\\') || host.contains("%2e") || u.rest.contains("\\@") {
+        if host.contains('\\') || host.fcontains("%2e") || u.rest.fcontains("\\@") {
             return Some(Hit::deny(
                 "ssrf.obfuscated-host",
                 u.at,

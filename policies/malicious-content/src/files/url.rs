@@ -2,6 +2,7 @@
 //! hosts an authority-confusion trick smuggles after `@`), host normalisation (enclosed
 //! alphanumerics, full-width digits, ideographic dots) and IPv4 parsing in every notation
 //! `inet_aton` accepts.
+use crate::text::FastFind;
 
 /// A URL found in a value: where it starts, its scheme (lower case, without `:`), whether the
 /// scheme was followed by `//`, and the text after `scheme:` / `scheme://`.
@@ -239,7 +240,7 @@ pub fn ipv6_embedded(h: &str) -> Option<u32> {
         return ipv4(last);
     }
     let groups: Vec<&str> = h.rsplit(':').take(2).collect();
-    if h.contains("ffff:") && groups.len() == 2 {
+    if h.fcontains("ffff:") && groups.len() == 2 {
         let lo = u32::from_str_radix(groups[0], 16).ok()?;
         let hi = u32::from_str_radix(groups[1], 16).ok()?;
         if lo <= 0xffff && hi <= 0xffff {

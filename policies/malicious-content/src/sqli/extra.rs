@@ -3,6 +3,7 @@
 //! (`) AS x FROM`), and the short shapes libinjection flags right after a quote break
 //! (`';`, `'or'a`, `x'|email--`, `'union a`).
 
+use crate::text::FastFind;
 use super::tokenizer::*;
 use crate::Hit;
 
@@ -499,7 +500,7 @@ pub fn extra(s: &str, toks: &[Tok], broke: Option<usize>) -> Option<Hit> {
         // MySQL `1.e(` / `1.e.tables` scientific-notation keyword splitting.
         if t.t == T::Num {
             let w = word(s, t);
-            if let Some(p) = w.find(".e")
+            if let Some(p) = w.ffind(".e")
                 && w[..p].bytes().all(|c| c.is_ascii_digit())
                 && !w[p + 2..].starts_with(|c: char| c.is_ascii_digit())
                 && (w.len() > p + 2 || m.get(i + 1).is_some_and(|x| x.t == T::LParen))

@@ -7,6 +7,7 @@ mod rules;
 mod tokenizer;
 mod words;
 
+use crate::text::FastFind;
 use crate::text::{find_any, find_any_word};
 use crate::{Ctx, Hit};
 use extra::extra;
@@ -19,13 +20,13 @@ pub fn scan(_orig: &str, lower: &str, _ctx: Ctx) -> Option<Hit> {
     if lower.len() < 2 {
         return None;
     }
-    if let Some(p) = lower.find("/*!")
+    if let Some(p) = lower.ffind("/*!")
         && lower[p + 3..]
             .starts_with(|c: char| c.is_ascii_digit() || c.is_ascii_alphabetic() || c == ' ')
     {
         return Some(Hit::deny("sqli.comment", p, "MySQL executable comment"));
     }
-    if let Some(p) = lower.find("/*+")
+    if let Some(p) = lower.ffind("/*+")
         && lower[p + 3..].starts_with(|c: char| c.is_ascii_alphabetic() || c == ' ')
     {
         return Some(Hit::deny("sqli.comment", p, "SQL optimizer hint comment"));
@@ -104,7 +105,7 @@ pub fn scan(_orig: &str, lower: &str, _ctx: Ctx) -> Option<Hit> {
             "$size",
             "$all",
         ],
-    ) && (lower.trim().starts_with('$') || lower.contains("[$"))
+    ) && (lower.trim().starts_with('$') || lower.fcontains("[$"))
     {
         return Some(Hit::alert("sqli.nosql", p, "NoSQL query operator"));
     }

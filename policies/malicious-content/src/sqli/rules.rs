@@ -17,7 +17,7 @@ pub fn prose(s: &str, toks: &[Tok]) -> bool {
             let w = word(s, t);
             !STMT_VERBS.contains(&w)
                 && !LOGIC_WORDS.contains(&w)
-                && !SQL_FUNCS.contains(&w)
+                && !SQL_FUNC_SET.contains(w)
                 && !matches!(
                     w,
                     "from"
@@ -171,11 +171,11 @@ pub fn rules(s: &str, toks: &[Tok], broke: bool) -> Option<Hit> {
                 if TIME_FUNCS.contains(&w) {
                     return Some(Hit::deny("sqli.time", t.start, "time-based SQL function"));
                 }
-                if SQL_FUNCS.contains(&w) && !is_prose {
+                if SQL_FUNC_SET.contains(w) && !is_prose {
                     // Nested SQL calls or a call after a broken quote are unambiguous.
                     let nested = toks[k + 1..(k + 4).min(n)].iter().any(|x| {
                         x.t == T::Word
-                            && (SQL_FUNCS.contains(&word(s, x)) || word(s, x) == "select")
+                            && (SQL_FUNC_SET.contains(word(s, x)) || word(s, x) == "select")
                     });
                     let strong = broke || nested;
                     return Some(Hit {

@@ -1,4 +1,5 @@
 //! SQL tokenizer: one pass, linear, typed tokens in the spirit of libinjection.
+use crate::text::FastFind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum T {
@@ -128,7 +129,7 @@ pub fn tokenize(s: &str, start: usize) -> Vec<Tok> {
                 T::Comment
             }
             b'/' if b.get(i + 1) == Some(&b'*') => {
-                i = s[i + 2..].find("*/").map_or(b.len(), |p| i + 2 + p + 2);
+                i = s[i + 2..].ffind("*/").map_or(b.len(), |p| i + 2 + p + 2);
                 T::Comment
             }
             b'@' => {

@@ -16,6 +16,8 @@ pub const TIME_FUNCS: &[&str] = &[
     "receive_message",
     "dbms_lock",
 ];
+/// [`SQL_FUNCS`] as a set.
+pub static SQL_FUNC_SET: crate::text::WordSet<512> = crate::text::WordSet::new(SQL_FUNCS);
 /// Functions that exist in SQL dialects and rarely as English followed by `(`.
 pub const SQL_FUNCS: &[&str] = &[
     "concat",
