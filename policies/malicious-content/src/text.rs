@@ -9,6 +9,11 @@ use gavel_policy_sdk::decode::{
 /// clearly base64 of text. Duplicates are dropped.
 pub fn variants(text: &str) -> Vec<String> {
     let mut out: Vec<String> = vec![text.to_string()];
+    if !text.contains(['%', '&', '\\']) {
+        // Nothing to URL-, entity- or escape-decode: only base64 can add a variant.
+        push_base64(&mut out, text);
+        return out;
+    }
     let mut cur = text.to_string();
     for _ in 0..3 {
         if !cur.contains('%') {
@@ -28,6 +33,12 @@ pub fn variants(text: &str) -> Vec<String> {
         dec = unescape_js(&html_entities(&percent_decode(&dec, false)));
     }
     push_unique(&mut out, dec);
+    push_base64(&mut out, text);
+    out
+}
+
+/// Add the base64 decoding of `text` when the whole value is clearly base64 of text.
+fn push_base64(out: &mut Vec<String>, text: &str) {
     let t = text.trim();
     if looks_base64(t)
         && let Some(bytes) = base64_decode(t)
@@ -35,9 +46,8 @@ pub fn variants(text: &str) -> Vec<String> {
         && s.chars()
             .all(|c| !c.is_control() || c.is_ascii_whitespace())
     {
-        push_unique(&mut out, s);
+        push_unique(out, s);
     }
-    out
 }
 
 fn push_unique(out: &mut Vec<String>, s: String) {
@@ -168,15 +178,15 @@ struct Starts {
 /// Needle lists are mostly constants searched once per value: memoise their filters by the
 /// list's address (a small direct-mapped cache; a miss just rebuilds).
 struct StartsCache {
-    keys: [(usize, usize); 64],
-    vals: [Starts; 64],
+    keys: [(usize, usize); 256],
+    vals: [Starts; 256],
 }
 
 thread_local! {
     static STARTS: std::cell::RefCell<StartsCache> = const {
         std::cell::RefCell::new(StartsCache {
-            keys: [(0, 0); 64],
-            vals: [Starts { pairs: [0; 16], single: [0; 4] }; 64],
+            keys: [(0, 0); 256],
+            vals: [Starts { pairs: [0; 16], single: [0; 4] }; 256],
         })
     };
 }
@@ -184,7 +194,7 @@ thread_local! {
 /// Only for `'static` lists: a cached address is never reused for other contents.
 fn starts_for(needles: &'static [&'static str]) -> Option<Starts> {
     let key = (needles.as_ptr() as usize, needles.len());
-    let slot = (key.0 >> 3 ^ key.0 >> 9) & 63;
+    let slot = (key.0.wrapping_mul(0x9E37_79B9) >> 8 ^ key.1) & 255;
     let hit = STARTS.with(|c| {
         let c = c.borrow();
         (c.keys[slot] == key).then(|| c.vals[slot])

@@ -190,6 +190,10 @@ pub fn scan(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     if let Some(h) = scan_one(orig, lower, ctx) {
         return Some(h);
     }
+    // Every rewrite in `deobfuscate` starts at one of these bytes.
+    if !lower.contains(['\'', '"', '$', '`', '\\', '[']) {
+        return None;
+    }
     let d = deobfuscate(lower);
     if d != lower
         && let Some(mut h) = scan_one(orig, &d, ctx)

@@ -2,6 +2,8 @@
 //! misbehaviour; it implements the raw WIT contract to be able to return what the SDK would
 //! never produce.
 #![allow(missing_docs)]
+// Natively (cargo test, clippy) nothing exports the guest, so it looks unused.
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
 use gavel_policy_sdk::bindings::exports::gavel::policy::policy::Guest;
 use gavel_policy_sdk::{Decision, Finding, Invocation, Metadata, Phase, Severity, Verdict};
