@@ -140,8 +140,17 @@ fn main() {
         time("json 4096", apigw(&json_body(4096), "application/json"));
         return;
     }
+    if args.get(1).map(String::as_str) == Some("prose") {
+        time("prose 65536", apigw(&prose(65536), "text/plain"));
+        return;
+    }
     if args.get(1).map(String::as_str) == Some("prof") {
-        for t in ["Item number 3", "user3@example.com", "https://shop.example.com/p/3?ref=home", "A durable widget, 10 cm wide; ships in 2-3 days (see FAQ)."] {
+        for t in [
+            "Item number 3",
+            "user3@example.com",
+            "https://shop.example.com/p/3?ref=home",
+            "A durable widget, 10 cm wide; ships in 2-3 days (see FAQ).",
+        ] {
             println!("{t}");
             for _ in 0..3 {
                 prof(t);
@@ -158,9 +167,15 @@ fn main() {
         return;
     }
     for size in [1024, 4096, 65536, 1 << 20] {
-        time(&format!("json {size}"), apigw(&json_body(size), "application/json"));
+        time(
+            &format!("json {size}"),
+            apigw(&json_body(size), "application/json"),
+        );
         time(&format!("prose {size}"), apigw(&prose(size), "text/plain"));
-        time(&format!("base64 {size}"), apigw(&b64(size), "application/octet-stream"));
+        time(
+            &format!("base64 {size}"),
+            apigw(&b64(size), "application/octet-stream"),
+        );
     }
     let c = corpus();
     let total: usize = c.iter().map(|(_, e)| e.len()).sum();
@@ -203,14 +218,25 @@ pub fn prof(text: &str) {
         ("rfi", files::rfi),
     ];
     let kind = InputKind::BodyField;
-    let ctx = Ctx { kind: &kind, name: "description" };
+    let ctx = Ctx {
+        kind: &kind,
+        name: "description",
+    };
     let lower = text.to_ascii_lowercase();
     let t = Instant::now();
     let v = malicious_content::text::variants(text);
-    println!("  variants {:>10.1} µs ({} variants)", t.elapsed().as_secs_f64() * 1e6, v.len());
+    println!(
+        "  variants {:>10.1} µs ({} variants)",
+        t.elapsed().as_secs_f64() * 1e6,
+        v.len()
+    );
     for (name, d) in dets {
         let t = Instant::now();
         let r = d(text, &lower, ctx);
-        println!("  {name:<8} {:>10.1} µs {:?}", t.elapsed().as_secs_f64() * 1e6, r.map(|h| h.rule));
+        println!(
+            "  {name:<8} {:>10.1} µs {:?}",
+            t.elapsed().as_secs_f64() * 1e6,
+            r.map(|h| h.rule)
+        );
     }
 }

@@ -134,7 +134,8 @@ pub fn java(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
             .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '$'))
             .next()
             .unwrap_or("");
-        if tok.starts_with("java.") && (tok.fcontains(".runtime") || tok.fcontains("processbuilder"))
+        if tok.starts_with("java.")
+            && (tok.fcontains(".runtime") || tok.fcontains("processbuilder"))
         {
             return Some(Hit::deny("java.class", p, "Java runtime class reference"));
         }
@@ -461,7 +462,8 @@ pub fn php(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
             let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
             if digits > 0 && rest[digits..].starts_with(if w == b"a:" { ":{" } else { ":\"" }) {
                 let body = &rest[digits..];
-                if w != b"a:" || body.fcontains(";") && (body.fcontains("s:") || body.fcontains("i:"))
+                if w != b"a:"
+                    || body.fcontains(";") && (body.fcontains("s:") || body.fcontains("i:"))
                 {
                     return Some(Hit::deny("php.serialized", i, "serialized PHP object"));
                 }
@@ -510,7 +512,12 @@ pub fn php(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
             continue;
         }
         let mut end = i;
-        while end > 0 && matches!(fb[end - 1], b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b')') {
+        while end > 0
+            && matches!(
+                fb[end - 1],
+                b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b')'
+            )
+        {
             end -= 1;
         }
         let mut start = end;
@@ -525,45 +532,43 @@ pub fn php(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     let mut sentence: Option<bool> = None;
     for f in PHP_FUNCS {
         if let Some(&(at, _)) = calls.iter().find(|(_, w)| w == f) {
-            {
-                let wordy = matches!(
-                    *f,
-                    "file"
-                        | "copy"
-                        | "link"
-                        | "touch"
-                        | "define"
-                        | "constant"
-                        | "mail"
-                        | "include"
-                        | "require"
-                        | "extract"
-                        | "rename"
-                        | "glob"
-                        | "chr"
-                        | "ord"
-                        | "substr"
-                        | "implode"
-                        | "explode"
-                        | "assert"
-                        | "system"
-                        | "exec"
-                        | "eval"
-                );
-                // Prose guard: a common word followed by `(` inside a sentence.
-                let sentence = *sentence.get_or_insert_with(|| {
-                    folded.split_whitespace().count() > 6
-                        && !folded.contains(';')
-                        && !folded.contains('$')
+            let wordy = matches!(
+                *f,
+                "file"
+                    | "copy"
+                    | "link"
+                    | "touch"
+                    | "define"
+                    | "constant"
+                    | "mail"
+                    | "include"
+                    | "require"
+                    | "extract"
+                    | "rename"
+                    | "glob"
+                    | "chr"
+                    | "ord"
+                    | "substr"
+                    | "implode"
+                    | "explode"
+                    | "assert"
+                    | "system"
+                    | "exec"
+                    | "eval"
+            );
+            // Prose guard: a common word followed by `(` inside a sentence.
+            let sentence = *sentence.get_or_insert_with(|| {
+                folded.split_whitespace().count() > 6
+                    && !folded.contains(';')
+                    && !folded.contains('$')
+            });
+            if !(wordy && sentence) {
+                return Some(Hit {
+                    rule: "php.function",
+                    strong: !wordy || folded.contains(['$', ';', '\'', '"']),
+                    at,
+                    msg: "PHP function call",
                 });
-                if !(wordy && sentence) {
-                    return Some(Hit {
-                        rule: "php.function",
-                        strong: !wordy || folded.contains(['$', ';', '\'', '"']),
-                        at,
-                        msg: "PHP function call",
-                    });
-                }
             }
         }
     }

@@ -188,6 +188,8 @@ fn param_name(location: &str) -> String {
 /// Run every enabled detector over every scannable input.
 pub fn scan_inputs(inputs: &[ScanInput], settings: &Settings, report: &mut Report) {
     let mut seen: Vec<(&'static str, String)> = Vec::new();
+    let mut memo: std::collections::HashMap<(String, String, String), Vec<(Hit, String)>> =
+        std::collections::HashMap::new();
     for inp in inputs {
         if !inp.is_content() {
             continue; // S3 keys are names, not payloads.
@@ -216,7 +218,13 @@ pub fn scan_inputs(inputs: &[ScanInput], settings: &Settings, report: &mut Repor
             name: &name,
         };
         let mut evidence_text: Vec<(Hit, String)> = Vec::new();
-        if !whole {
+        // Detectors are pure functions of (text, kind, name): a value repeated across an
+        // array or a batch is scanned once.
+        let memo_key =
+            (!whole).then(|| (text.to_string(), format!("{:?}", inp.kind), name.clone()));
+        if let Some(prev) = memo_key.as_ref().and_then(|k| memo.get(k)) {
+            evidence_text.extend(prev.iter().cloned());
+        } else if !whole {
             let mut vars = text::variants(&text);
             // A parameter name that decodes to `k=v` smuggles a pair: scan its value part.
             if matches!(
@@ -246,6 +254,11 @@ pub fn scan_inputs(inputs: &[ScanInput], settings: &Settings, report: &mut Repor
                     }
                 }
             }
+        }
+        if let Some(k) = memo_key
+            && !memo.contains_key(&k)
+        {
+            memo.insert(k, evidence_text.clone());
         }
         for h in found {
             evidence_text.push((h, text.to_string()));

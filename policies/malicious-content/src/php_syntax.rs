@@ -2,8 +2,8 @@
 //! variable variables (`${'a'.'b'}`), long function names called without a word boundary,
 //! and php.ini directive assignments.
 
-use crate::text::FastFind;
 use crate::Hit;
+use crate::text::FastFind;
 
 /// Skip whitespace and PHP comments (`/* */`, `//…\n`, `#…\n`) from `i`.
 fn skip_ws(b: &[u8], mut i: usize) -> (usize, bool) {

@@ -146,8 +146,14 @@ pub fn is_ident(b: u8) -> bool {
 /// Find `word` (lower-case ASCII) in `hay` (already lower-cased) with non-identifier
 /// characters (or the ends) on both sides. Returns the byte offset.
 pub fn find_word(hay: &str, word: &str) -> Option<usize> {
-    if !word.is_empty() {
-        return find_words(hay, &[word], Starts::new(&[word])).map(|(p, _)| p);
+    if let Some((&first, _)) = word.as_bytes().split_first() {
+        let (h, w) = (hay.as_bytes(), word.as_bytes());
+        return (0..h.len()).find(|&i| {
+            h[i] == first
+                && (i == 0 || !is_ident(h[i - 1]))
+                && starts_with(&h[i..], w)
+                && h.get(i + w.len()).is_none_or(|&c| !is_ident(c))
+        });
     }
     let h = hay.as_bytes();
     let mut from = 0;
@@ -191,24 +197,22 @@ thread_local! {
     };
 }
 
-/// Only for `'static` lists: a cached address is never reused for other contents.
-fn starts_for(needles: &'static [&'static str]) -> Option<Starts> {
+/// Run `f` with the filter for `needles` (`None` when a needle is empty). Only for `'static`
+/// lists: a cached address is never reused for other contents.
+fn with_starts<R>(needles: &'static [&'static str], f: impl FnOnce(Option<&Starts>) -> R) -> R {
     let key = (needles.as_ptr() as usize, needles.len());
     let slot = (key.0.wrapping_mul(0x9E37_79B9) >> 8 ^ key.1) & 255;
-    let hit = STARTS.with(|c| {
-        let c = c.borrow();
-        (c.keys[slot] == key).then(|| c.vals[slot])
-    });
-    if hit.is_some() {
-        return hit;
-    }
-    let st = Starts::new(needles)?;
     STARTS.with(|c| {
         let mut c = c.borrow_mut();
-        c.keys[slot] = key;
-        c.vals[slot] = st;
-    });
-    Some(st)
+        if c.keys[slot] != key {
+            let Some(st) = Starts::new(needles) else {
+                return f(None);
+            };
+            c.keys[slot] = key;
+            c.vals[slot] = st;
+        }
+        f(Some(&c.vals[slot]))
+    })
 }
 
 impl Starts {
@@ -235,17 +239,19 @@ impl Starts {
         (usize::from(a) << 3 ^ usize::from(b)) & 1023
     }
 
-    /// Whether a needle may start at `rest` (non-empty).
-    #[inline]
-    fn may_start(&self, rest: &[u8]) -> bool {
-        let a = rest[0];
-        if self.single[usize::from(a >> 6)] & (1 << (a & 63)) != 0 {
-            return true;
-        }
-        let Some(&b) = rest.get(1) else { return false };
+    /// Whether a needle may start with byte `a` followed by `b` (`0` at the end of the
+    /// text; a false positive only costs a comparison).
+    #[inline(always)]
+    fn may_start(&self, a: u8, b: u8) -> bool {
         let k = Self::key(a, b);
-        self.pairs[k >> 6] & (1 << (k & 63)) != 0
+        (self.single[usize::from(a >> 6)] >> (a & 63) | self.pairs[k >> 6] >> (k & 63)) & 1 != 0
     }
+}
+
+/// Whether non-empty needle `n` begins with `a` then `b` (when it has a second byte).
+#[inline(always)]
+fn head_matches(n: &[u8], a: u8, b: u8) -> bool {
+    n[0] == a && n.get(1).is_none_or(|&c| c == b)
 }
 
 #[inline]
@@ -257,35 +263,39 @@ fn starts_with(rest: &[u8], n: &[u8]) -> bool {
 /// the needle listed first wins. One pass over `hay`, checking needles only where a needle's
 /// first two bytes (probably) occur.
 pub fn find_any(hay: &str, needles: &'static [&'static str]) -> Option<(usize, &'static str)> {
-    let Some(st) = starts_for(needles) else {
-        return needles
-            .iter()
-            .filter_map(|n| hay.find(n).map(|p| (p, *n)))
-            .min_by_key(|(p, _)| *p);
-    };
-    let h = hay.as_bytes();
-    for i in 0..h.len() {
-        let rest = &h[i..];
-        if !st.may_start(rest) {
-            continue;
+    with_starts(needles, |st| {
+        let Some(st) = st else {
+            return needles
+                .iter()
+                .filter_map(|n| hay.find(n).map(|p| (p, *n)))
+                .min_by_key(|(p, _)| *p);
+        };
+        let h = hay.as_bytes();
+        let len = h.len();
+        for i in 0..len {
+            let next = if i + 1 < len { h[i + 1] } else { 0 };
+            if !st.may_start(h[i], next) {
+                continue;
+            }
+            let rest = &h[i..];
+            if let Some(n) = needles
+                .iter()
+                .find(|n| head_matches(n.as_bytes(), h[i], next) && starts_with(rest, n.as_bytes()))
+            {
+                return Some((i, *n));
+            }
         }
-        if let Some(n) = needles.iter().find(|n| starts_with(rest, n.as_bytes())) {
-            return Some((i, *n));
-        }
-    }
-    None
+        None
+    })
 }
 
 /// First of `words` found as a whole word in `hay` (see [`find_word`]); at equal offsets the
 /// word listed first wins.
-pub fn find_any_word(
-    hay: &str,
-    words: &'static [&'static str],
-) -> Option<(usize, &'static str)> {
-    find_words(hay, words, starts_for(words))
+pub fn find_any_word(hay: &str, words: &'static [&'static str]) -> Option<(usize, &'static str)> {
+    with_starts(words, |st| find_words(hay, words, st))
 }
 
-fn find_words<'a>(hay: &str, words: &[&'a str], st: Option<Starts>) -> Option<(usize, &'a str)> {
+fn find_words<'a>(hay: &str, words: &[&'a str], st: Option<&Starts>) -> Option<(usize, &'a str)> {
     let Some(st) = st else {
         return words
             .iter()
@@ -294,12 +304,15 @@ fn find_words<'a>(hay: &str, words: &[&'a str], st: Option<Starts>) -> Option<(u
     };
     let h = hay.as_bytes();
     for i in 0..h.len() {
-        let rest = &h[i..];
-        if !st.may_start(rest) || (i > 0 && is_ident(h[i - 1])) {
+        let next = if i + 1 < h.len() { h[i + 1] } else { 0 };
+        if !st.may_start(h[i], next) || (i > 0 && is_ident(h[i - 1])) {
             continue;
         }
+        let rest = &h[i..];
         if let Some(w) = words.iter().find(|w| {
-            starts_with(rest, w.as_bytes()) && rest.get(w.len()).is_none_or(|&c| !is_ident(c))
+            head_matches(w.as_bytes(), h[i], next)
+                && starts_with(rest, w.as_bytes())
+                && rest.get(w.len()).is_none_or(|&c| !is_ident(c))
         }) {
             return Some((i, *w));
         }
@@ -365,6 +378,47 @@ mod tests {
         assert!(v.iter().any(|s| s == "<script>"));
         let v = variants("&lt;img src=x onerror=alert(1)&gt;");
         assert!(v.iter().any(|s| s.starts_with("<img")));
+    }
+
+    #[test]
+    fn fast_search_matches_std() {
+        static NEEDLES: &[&str] = &["ab", "b", "abc", "union", "x"];
+        let naive_any = |h: &str| {
+            NEEDLES
+                .iter()
+                .filter_map(|n| h.find(n).map(|p| (p, *n)))
+                .min_by_key(|(p, _)| *p)
+        };
+        let naive_word = |h: &str, w: &str| {
+            let b = h.as_bytes();
+            (0..=h.len().saturating_sub(w.len())).find(|&i| {
+                b[i..].starts_with(w.as_bytes())
+                    && (i == 0 || !is_ident(b[i - 1]))
+                    && b.get(i + w.len()).is_none_or(|&c| !is_ident(c))
+            })
+        };
+        for h in [
+            "",
+            "a",
+            "ab",
+            "zabc",
+            "cab b",
+            "reunion union",
+            "xx",
+            "é union",
+            "abab",
+            "a b c",
+        ] {
+            assert_eq!(find_any(h, NEEDLES), naive_any(h), "{h}");
+            for w in ["union", "b", "ab", "x"] {
+                assert_eq!(find_word(h, w), naive_word(h, w), "{h} {w}");
+                assert_eq!(h.ffind(w), h.find(w), "{h} {w}");
+            }
+        }
+        let long = "q".repeat(600) + "union";
+        assert_eq!(long.ffind("union"), Some(600));
+        static SET: WordSet<16> = WordSet::new(&["id", "ls", "cat"]);
+        assert!(SET.contains("cat") && SET.contains("id") && !SET.contains("dog"));
     }
 
     #[test]

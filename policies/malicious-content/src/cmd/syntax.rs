@@ -3,13 +3,14 @@
 //! command injection after CR/LF, cmd.exe IF, template expressions, JS busy loops, ORM
 //! lookups.
 
-use crate::text::FastFind;
 use super::words::{COMMAND_SET, WORDY_SET};
 use crate::Hit;
+use crate::text::FastFind;
 
 fn known(w: &str) -> bool {
     let w = w.trim_matches(|c| c == '\'' || c == '"' || c == '$');
-    COMMAND_SET.contains(w) && !WORDY_SET.contains(w) || matches!(w, "id" | "ls" | "cat" | "echo" | "cd")
+    COMMAND_SET.contains(w) && !WORDY_SET.contains(w)
+        || matches!(w, "id" | "ls" | "cat" | "echo" | "cd")
 }
 
 /// `{l,-lh}s`, `c{a,oun}t`, `{,ifconfig}`, `{id,}`: brace expansion forming a command.
@@ -51,6 +52,10 @@ fn brace(lower: &str) -> Option<Hit> {
 
 /// `f(){ f|f& };f`: a function that calls itself in a pipeline (fork bomb).
 fn fork_bomb(lower: &str) -> Option<Hit> {
+    // The squeezed text must hold `(){`.
+    if !lower.contains('{') {
+        return None;
+    }
     let sq: String = lower.chars().filter(|c| !c.is_whitespace()).collect();
     let p = sq.ffind("(){")?;
     let name_start = sq[..p]
@@ -243,6 +248,10 @@ fn template(lower: &str) -> Option<Hit> {
 
 /// `while(true);`, `while(!0)`: a JavaScript busy loop with a constant condition.
 fn busy_loop(lower: &str) -> Option<Hit> {
+    // The squeezed text must hold `while(`.
+    if !lower.contains('(') {
+        return None;
+    }
     let sq: String = lower.chars().filter(|c| !c.is_whitespace()).collect();
     let p = sq.ffind("while(")?;
     let inner = &sq[p + 6..];

@@ -2,8 +2,8 @@
 //! encoding the variants leave behind (overlong UTF-8, `%u`, `0x2e`, `..;/`, `....//`), and
 //! sensitive OS / project / credential files matched as path components.
 
-use crate::text::FastFind;
 use super::lists::{self, has};
+use crate::text::FastFind;
 use crate::text::find_any;
 use crate::{Ctx, Hit};
 use gavel_policy_sdk::views::InputKind;

@@ -4,8 +4,8 @@
 //! IP-literal host, a non-HTTP scheme a file API accepts (`ftp://`, `file://`, `url:`...), a
 //! script URL handed to a parameter named like a file/include path, or `include(` code.
 
-use crate::text::FastFind;
 use super::url::{bare_host, internal_ip, ipv4, urls};
+use crate::text::FastFind;
 use crate::text::find_any;
 use crate::{Ctx, Hit};
 use gavel_policy_sdk::views::InputKind;
@@ -102,7 +102,9 @@ fn is_param(kind: &InputKind) -> bool {
 pub fn rfi(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     // 931131: a URL inside the request path (`/get/https://example.com/`, open proxies).
     if matches!(ctx.kind, InputKind::Path) {
-        let p = lower.ffind("/http://").or_else(|| lower.ffind("/https://"))?;
+        let p = lower
+            .ffind("/http://")
+            .or_else(|| lower.ffind("/https://"))?;
         return Some(Hit::alert(
             "rfi.url",
             p + 1,

@@ -3,9 +3,9 @@
 //! (`) AS x FROM`), and the short shapes libinjection flags right after a quote break
 //! (`';`, `'or'a`, `x'|email--`, `'union a`).
 
-use crate::text::FastFind;
 use super::tokenizer::*;
 use crate::Hit;
+use crate::text::FastFind;
 
 /// PostgreSQL type names seen after `::` in casts.
 const PG_TYPES: &[&str] = &[
