@@ -5,17 +5,7 @@ use std::collections::BTreeMap;
 use gavel_policy_sdk::Decision;
 use serde::Deserialize;
 
-/// A decision as written in settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// Drop findings of this rule.
-    Allow,
-    /// Report without blocking.
-    Alert,
-    /// Block in enforce mode.
-    Deny,
-}
+pub use gavel_policy_sdk::settings::Level;
 
 /// Policy settings (`GAVEL_SETTINGS_MALICIOUS_CONTENT`); `{}` gives the defaults.
 #[derive(Debug, Clone, Deserialize)]

@@ -36,6 +36,7 @@ pub mod redact;
 mod report;
 #[doc(hidden)]
 pub mod runtime;
+pub mod settings;
 pub mod views;
 
 pub use report::Report;

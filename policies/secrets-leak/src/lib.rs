@@ -29,27 +29,7 @@ pub const SECRET_RULES: &[&str] = &[
     "secret.jwt",
 ];
 
-/// A decision as written in settings.
-#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// Do not report (disables the rule).
-    Allow,
-    /// Report, never block.
-    Alert,
-    /// Report and block in enforce mode.
-    Deny,
-}
-
-impl From<Level> for Decision {
-    fn from(l: Level) -> Self {
-        match l {
-            Level::Allow => Decision::Allow,
-            Level::Alert => Decision::Alert,
-            Level::Deny => Decision::Deny,
-        }
-    }
-}
+pub use gavel_policy_sdk::settings::Level;
 
 /// Settings (`GAVEL_SETTINGS_SECRETS_LEAK`); `{}` scans everything with the default decisions.
 #[derive(Deserialize, Debug, Clone)]

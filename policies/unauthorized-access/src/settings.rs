@@ -2,30 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use gavel_policy_sdk::Decision;
 use serde::Deserialize;
 
-/// A decision as written in settings.
-#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// Do not report.
-    Allow,
-    /// Report, never block.
-    Alert,
-    /// Report and block in enforce mode.
-    Deny,
-}
-
-impl From<Level> for Decision {
-    fn from(l: Level) -> Self {
-        match l {
-            Level::Allow => Decision::Allow,
-            Level::Alert => Decision::Alert,
-            Level::Deny => Decision::Deny,
-        }
-    }
-}
+pub use gavel_policy_sdk::settings::Level;
 
 /// Settings (`GAVEL_SETTINGS_UNAUTHORIZED_ACCESS`). `{}` flags the built-in sensitive actions,
 /// public grants and shares outside the account that received the event.
