@@ -1,4 +1,5 @@
-//! Types policy settings share: a decision as users write it in `GAVEL_SETTINGS_<NAME>`.
+//! What policy settings share: a decision as users write it in `GAVEL_SETTINGS_<NAME>`, and
+//! `*` globs for rule ids, ARNs, bucket names.
 
 use serde::Deserialize;
 
@@ -23,5 +24,47 @@ impl From<Level> for Decision {
             Level::Alert => Decision::Alert,
             Level::Deny => Decision::Deny,
         }
+    }
+}
+
+/// Glob with `*` only (any run, including empty); linear two-pointer match.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let (mut pi, mut ti) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ti < t.len() {
+        if pi < p.len() && p[pi] != b'*' && p[pi] == t[ti] {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == b'*' {
+            star = Some(pi);
+            pi += 1;
+            mark = ti;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == b'*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_matches_stars_only() {
+        assert!(glob("payroll-*", "payroll-exports"));
+        assert!(glob(
+            "arn:aws:iam::*:role/ci-*",
+            "arn:aws:iam::123456789012:role/ci-deployer"
+        ));
+        assert!(glob("*", ""));
+        assert!(!glob("payroll-*", "hr-payroll"));
+        assert!(!glob("a*b", "acb-"));
+        assert!(glob(&"*a".repeat(50), &"a".repeat(100)));
     }
 }

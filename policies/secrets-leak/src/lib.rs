@@ -74,29 +74,7 @@ pub struct Hit {
     pub evidence: String,
 }
 
-/// Glob with `*` only (any run, including empty), linear-time two-pointer match.
-pub fn glob(pattern: &str, text: &str) -> bool {
-    let (p, t) = (pattern.as_bytes(), text.as_bytes());
-    let (mut pi, mut ti) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while ti < t.len() {
-        if pi < p.len() && p[pi] != b'*' && p[pi] == t[ti] {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == b'*' {
-            star = Some(pi);
-            pi += 1;
-            mark = ti;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == b'*')
-}
+pub use gavel_policy_sdk::settings::glob;
 
 fn all_rules() -> impl Iterator<Item = &'static str> {
     SECRET_RULES.iter().chain(patterns::LEAK_RULES).copied()
