@@ -309,3 +309,17 @@ pub fn default_decision(strong: bool) -> Decision {
 // `name:pkg/iface@ver` symbols only make sense to the wasm component linker.
 #[cfg(target_arch = "wasm32")]
 export_policy!(MaliciousContent);
+
+/// Test helper shared by the family modules: run a detector on `s` as a query value.
+#[cfg(test)]
+pub(crate) fn scan_query_value(scan: fn(&str, &str, Ctx) -> Option<Hit>, s: &str) -> Option<Hit> {
+    let lower = s.to_ascii_lowercase();
+    scan(
+        s,
+        &lower,
+        Ctx {
+            kind: &gavel_policy_sdk::views::InputKind::QueryValue,
+            name: "",
+        },
+    )
+}

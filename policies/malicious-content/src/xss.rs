@@ -404,18 +404,9 @@ pub fn scan(_orig: &str, lower: &str, _ctx: Ctx) -> Option<Hit> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gavel_policy_sdk::views::InputKind;
 
     fn hit(s: &str) -> Option<Hit> {
-        let l = s.to_ascii_lowercase();
-        scan(
-            s,
-            &l,
-            Ctx {
-                kind: &InputKind::QueryValue,
-                name: "",
-            },
-        )
+        crate::scan_query_value(scan, s)
     }
 
     #[test]

@@ -518,18 +518,9 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gavel_policy_sdk::views::InputKind;
 
     fn hit(s: &str) -> Option<Hit> {
-        let l = s.to_ascii_lowercase();
-        scan(
-            s,
-            &l,
-            Ctx {
-                kind: &InputKind::QueryValue,
-                name: "",
-            },
-        )
+        crate::scan_query_value(scan, s)
     }
 
     #[test]
