@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Config, PolicyRef, PolicyTarget};
 use crate::engine::{
     Decision, Engine, EngineBuilder, EngineError, Evaluation, InvocationInput, LoadedPolicy,
-    Outcome, Phase, PolicySource, sha256_hex,
+    Outcome, Phase, PolicySource, build_id, sha256_hex,
 };
 use crate::signing::{Signed, SigningError, TrustedKeys};
 
@@ -27,6 +27,20 @@ pub struct ManifestEntry {
     pub sha256: String,
     /// File name inside the directory.
     pub file: String,
+    /// The policy compiled ahead of time (`gavel policy precompile`), if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precompiled: Option<Precompiled>,
+}
+
+/// A `.cwasm` beside a policy: machine code for one gavel build, for a fast cold start.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Precompiled {
+    /// File name inside the directory.
+    pub file: String,
+    /// sha256 of that file.
+    pub sha256: String,
+    /// The [`build_id`] of the gavel that wrote it; any other build compiles the `.wasm`.
+    pub build: String,
 }
 
 /// Why the catalogue could not be assembled; names the variable or file.
@@ -163,10 +177,38 @@ pub fn resolve_files(
                 let pin = r.pin.clone().or_else(|| entry.map(|e| e.sha256.clone()));
                 let mut source = PolicySource::from_file(&path, pin)?;
                 source.label = name.clone();
+                source.precompiled = entry.and_then(|e| vetted_precompiled(dir, e, &source));
                 Ok((path, source))
             }
         })
         .collect()
+}
+
+/// The entry's `.cwasm` bytes, if this build may load them: written by this same build, for
+/// the very `.wasm` bytes being loaded, and intact. Anything else means compiling at init,
+/// which is slower but always safe, so a mismatch is logged rather than refused.
+fn vetted_precompiled(dir: &Path, entry: &ManifestEntry, source: &PolicySource) -> Option<Vec<u8>> {
+    let pre = entry.precompiled.as_ref()?;
+    if pre.build != build_id() {
+        tracing::info!(policy = %entry.name, built_by = %pre.build, this = %build_id(), "precompiled policy is for another gavel build; compiling it");
+        return None;
+    }
+    if sha256_hex(&source.bytes) != entry.sha256 {
+        // The .wasm changed since precompiling; the pin check at load reports it.
+        return None;
+    }
+    let path = dir.join(&pre.file);
+    match std::fs::read(&path) {
+        Ok(bytes) if sha256_hex(&bytes) == pre.sha256 => Some(bytes),
+        Ok(_) => {
+            tracing::warn!(file = %path.display(), "precompiled policy does not match its manifest sha256; compiling the .wasm");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(file = %path.display(), error = %e, "cannot read precompiled policy; compiling the .wasm");
+            None
+        }
+    }
 }
 
 /// A loaded set of policies and the engine that runs them.

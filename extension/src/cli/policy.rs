@@ -62,6 +62,18 @@ pub enum PolicyCommand {
         /// The directory (e.g. `target/policies`).
         dir: PathBuf,
     },
+    /// Compile every policy of a directory ahead of time, for a fast cold start.
+    ///
+    /// Writes `<name>.cwasm` beside each `.wasm` listed in the directory's manifest.json and
+    /// records it there. Run it with the very gavel binary that will load the policies (on the
+    /// target architecture, e.g. under qemu for arm64): a `.cwasm` is only loaded by the build
+    /// that wrote it; any other build, or a changed `.wasm`, compiles the `.wasm` at init.
+    ///
+    /// Example: gavel policy precompile /opt/gavel/policies
+    Precompile {
+        /// The directory holding the policies and their manifest.json.
+        dir: PathBuf,
+    },
     /// Show a policy's name, version, sha256, phases, exports and imports.
     Inspect {
         /// A built policy's name or a path to a `.wasm` file.
@@ -196,11 +208,13 @@ pub fn run(cmd: PolicyCommand) -> Result<i32> {
                     version: loaded.version,
                     sha256: loaded.sha256,
                     file,
+                    precompiled: None,
                 });
             }
             println!("{}", serde_json::to_string_pretty(&entries)?);
             Ok(0)
         }
+        PolicyCommand::Precompile { dir } => precompile(&dir),
         PolicyCommand::Inspect { policy, json } => {
             let (loaded, _) = load(&policy, "{}", 1000)?;
             let phases: Vec<&str> = loaded.phases.iter().map(|p| phase_str(*p)).collect();
@@ -254,6 +268,7 @@ pub fn run(cmd: PolicyCommand) -> Result<i32> {
                     label: path.display().to_string(),
                     bytes: bytes.clone(),
                     expected_sha256: None,
+                    precompiled: None,
                 },
                 "{}",
             )?;
@@ -327,6 +342,7 @@ fn verify(trusted: &TrustedKeys, path: &std::path::Path) -> Result<signing::Sign
                 label: path.display().to_string(),
                 bytes,
                 expected_sha256: None,
+                precompiled: None,
             },
             "{}",
         )
@@ -452,5 +468,59 @@ fn bench(
             }
         );
     }
+    Ok(0)
+}
+
+/// `gavel policy precompile DIR`: a `.cwasm` per manifest entry, recorded in the manifest.
+fn precompile(dir: &std::path::Path) -> Result<i32> {
+    let Some(mut entries) = crate::catalog::read_manifest(dir)? else {
+        anyhow::bail!(
+            "{}: no {} (write one with `gavel policy manifest`)",
+            dir.display(),
+            crate::catalog::MANIFEST
+        );
+    };
+    // Default knobs: the runtime's engine must have the same settings for wasmtime to accept
+    // the code; with other GAVEL_POLICY_* values gavel falls back to compiling at init.
+    let engine = EngineBuilder::new().portable(true).build()?;
+    let build = crate::engine::build_id();
+    for entry in &mut entries {
+        let wasm = dir.join(&entry.file);
+        let bytes =
+            std::fs::read(&wasm).with_context(|| format!("cannot read {}", wasm.display()))?;
+        let actual = crate::engine::sha256_hex(&bytes);
+        anyhow::ensure!(
+            actual == entry.sha256,
+            "{}: sha256 {actual} does not match the manifest's {}",
+            wasm.display(),
+            entry.sha256
+        );
+        let started = Instant::now();
+        let code = engine.precompile(&bytes)?;
+        let file = format!("{}.cwasm", entry.file.trim_end_matches(".wasm"));
+        std::fs::write(dir.join(&file), &code)
+            .with_context(|| format!("cannot write {}", dir.join(&file).display()))?;
+        eprintln!(
+            "{}: {file} ({} KiB, {:.0?})",
+            entry.name,
+            code.len() / 1024,
+            started.elapsed()
+        );
+        entry.precompiled = Some(crate::catalog::Precompiled {
+            file,
+            sha256: crate::engine::sha256_hex(&code),
+            build: build.clone(),
+        });
+    }
+    let manifest = dir.join(crate::catalog::MANIFEST);
+    let tmp = manifest.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(&entries)? + "\n")
+        .and_then(|()| std::fs::rename(&tmp, &manifest))
+        .with_context(|| format!("cannot write {}", manifest.display()))?;
+    eprintln!(
+        "{}: {} policies precompiled for {build}",
+        manifest.display(),
+        entries.len()
+    );
     Ok(0)
 }

@@ -171,7 +171,7 @@ impl Engine {
             findings: Vec::new(),
             actions: Vec::new(),
         };
-        match result.and_then(check_bounds) {
+        match result {
             Ok(verdict) => {
                 outcome.decision = verdict.decision;
                 outcome.findings = verdict
@@ -198,11 +198,7 @@ impl Engine {
             .gavel_policy_policy()
             .call_evaluate(&mut store, inv)
         {
-            Ok(Ok(verdict)) => Ok(verdict),
-            Ok(Err(message)) => Err(format!(
-                "policy error: {}",
-                truncate(&message, MAX_FIELD_BYTES)
-            )),
+            Ok(answer) => check_output(answer),
             Err(e) => Err(self.describe_error(&e)),
         }
     }
@@ -226,6 +222,21 @@ impl Engine {
             // discriminant, out-of-bounds list) or instantiation failed.
             None => format!("malformed output or instantiation failure: {err:#}"),
         }
+    }
+}
+
+/// Judge what a policy's `evaluate` returned once the canonical ABI has lifted it: a verdict
+/// within the bounds ([`MAX_FINDINGS`], [`MAX_ACTIONS`], [`MAX_FIELD_BYTES`], a rule id on every
+/// finding), or the one-line error the outcome records (`policy error: …` for the policy's own
+/// `err`, `malformed output: …` for a verdict out of bounds). Public for the `policy_output`
+/// fuzz target (`fuzz/`); [`Engine::evaluate`] is the one caller in gavel.
+pub fn check_output(answer: Result<Verdict, String>) -> Result<Verdict, String> {
+    match answer {
+        Ok(verdict) => check_bounds(verdict),
+        Err(message) => Err(format!(
+            "policy error: {}",
+            truncate(&message, MAX_FIELD_BYTES)
+        )),
     }
 }
 

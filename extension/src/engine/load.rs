@@ -19,6 +19,10 @@ pub struct PolicySource {
     pub bytes: Vec<u8>,
     /// Lower-case hex sha256 the bytes must have (a `@sha256:` pin or the manifest entry).
     pub expected_sha256: Option<String>,
+    /// The same component compiled ahead of time by this very gavel build (a `.cwasm` that
+    /// the catalogue vetted: listed in the layer's manifest with this build's id and its digest).
+    /// Loaded instead of compiling when wasmtime accepts it; anything else compiles `bytes`.
+    pub precompiled: Option<Vec<u8>>,
 }
 
 impl PolicySource {
@@ -32,6 +36,7 @@ impl PolicySource {
             label: path.display().to_string(),
             bytes,
             expected_sha256,
+            precompiled: None,
         })
     }
 }
@@ -55,6 +60,8 @@ pub struct LoadedPolicy {
     pub settings: String,
     /// Names of the component's exports (for `gavel policy inspect`).
     pub exports: Vec<String>,
+    /// Whether it was loaded from a precompiled `.cwasm` rather than compiled at load.
+    pub precompiled: bool,
     pub(super) pre: GavelPolicyPre<HostState>,
 }
 
@@ -65,6 +72,7 @@ impl std::fmt::Debug for LoadedPolicy {
             .field("version", &self.version)
             .field("sha256", &self.sha256)
             .field("phases", &self.phases)
+            .field("precompiled", &self.precompiled)
             .finish()
     }
 }
@@ -104,8 +112,25 @@ impl Engine {
             reason,
         };
         let engine = &self.inner.wasmtime;
-        let component =
-            Component::new(engine, &source.bytes).map_err(|e| invalid(format!("{e:#}")))?;
+        let mut precompiled = false;
+        let component = match source.precompiled.as_deref().and_then(|cwasm| {
+            // SAFETY: deserialising trusts the bytes to be machine code wasmtime produced. The
+            // catalogue only hands over a `.cwasm` this gavel build wrote (manifest build id)
+            // whose sha256 it checked; wasmtime itself refuses other versions and settings.
+            unsafe { Component::deserialize(engine, cwasm) }
+                .inspect_err(|e| {
+                    tracing::warn!(policy = %source.label, error = %format!("{e:#}"), "precompiled policy not usable; compiling it");
+                })
+                .ok()
+        }) {
+            Some(component) => {
+                precompiled = true;
+                component
+            }
+            None => {
+                Component::new(engine, &source.bytes).map_err(|e| invalid(format!("{e:#}")))?
+            }
+        };
 
         // The linker grants nothing, so any import would fail to link; check first to name it.
         let ty = component.component_type();
@@ -162,6 +187,7 @@ impl Engine {
             phases: meta.phases,
             settings,
             exports,
+            precompiled,
             pre,
         })
     }

@@ -34,7 +34,10 @@ use std::time::Duration;
 
 use wasmtime::{Config, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-pub use eval::{Evaluation, InvocationInput, Outcome, OutcomeFinding};
+pub use eval::{
+    Evaluation, InvocationInput, MAX_ACTIONS, MAX_FIELD_BYTES, MAX_FINDINGS, Outcome,
+    OutcomeFinding, check_output,
+};
 pub use load::{LoadedPolicy, PolicySource, sha256_hex};
 
 /// Bindings generated from `policies/wit/policy.wit`, the one policy contract.
@@ -128,6 +131,7 @@ pub struct EngineBuilder {
     memory_mb: u64,
     pool_slots: u32,
     pooling: bool,
+    portable: bool,
 }
 
 impl Default for EngineBuilder {
@@ -137,8 +141,46 @@ impl Default for EngineBuilder {
             memory_mb: DEFAULT_MEMORY_MB,
             pool_slots: DEFAULT_POOL_SLOTS,
             pooling: true,
+            portable: false,
         }
     }
+}
+
+/// CPU features every Lambda host of the architecture has (x86_64: Haswell or newer; arm64:
+/// Graviton2 or newer). Precompiled policies assume these instead of the build machine's CPU,
+/// so a `.cwasm` is the same wherever it is built; wasmtime re-checks them when loading.
+const PORTABLE_CPU_FEATURES: &[&str] = if cfg!(target_arch = "x86_64") {
+    &[
+        "has_sse3",
+        "has_ssse3",
+        "has_sse41",
+        "has_sse42",
+        "has_popcnt",
+        "has_avx",
+        "has_avx2",
+        "has_bmi1",
+        "has_bmi2",
+        "has_lzcnt",
+        "has_fma",
+    ]
+} else if cfg!(target_arch = "aarch64") {
+    &["has_lse"]
+} else {
+    &[]
+};
+
+/// This binary's own target triple, as wasmtime names the host.
+fn host_triple() -> String {
+    let env = if cfg!(target_env = "musl") {
+        "musl"
+    } else {
+        "gnu"
+    };
+    format!(
+        "{}-unknown-{}-{env}",
+        std::env::consts::ARCH,
+        std::env::consts::OS
+    )
 }
 
 impl EngineBuilder {
@@ -166,6 +208,13 @@ impl EngineBuilder {
         self
     }
 
+    /// Compile for a baseline CPU of this architecture instead of the machine's own
+    /// ([`PORTABLE_CPU_FEATURES`]): for `.cwasm` files built on one machine and run on another.
+    pub fn portable(mut self, portable: bool) -> Self {
+        self.portable = portable;
+        self
+    }
+
     /// Create the engine and start its epoch ticker.
     pub fn build(self) -> Result<Engine, EngineError> {
         if self.timeout_ms == 0 {
@@ -181,16 +230,16 @@ impl EngineBuilder {
         let engine = if self.pooling {
             // Pooling reserves address space per slot up front; where that fails (tight
             // ulimit -v) fall back to on-demand rather than refusing to start.
-            match wasmtime::Engine::new(&self.config(Some(memory_bytes))) {
+            match wasmtime::Engine::new(&self.config(Some(memory_bytes))?) {
                 Ok(engine) => engine,
                 Err(err) => {
                     tracing::warn!(error = %format!("{err:#}"), "pooling allocator unavailable; using on-demand instantiation");
-                    wasmtime::Engine::new(&self.config(None))
+                    wasmtime::Engine::new(&self.config(None)?)
                         .map_err(|e| EngineError::Engine(format!("{e:#}")))?
                 }
             }
         } else {
-            wasmtime::Engine::new(&self.config(None))
+            wasmtime::Engine::new(&self.config(None)?)
                 .map_err(|e| EngineError::Engine(format!("{e:#}")))?
         };
         spawn_ticker(&engine);
@@ -204,10 +253,23 @@ impl EngineBuilder {
         })
     }
 
-    fn config(&self, pool_memory: Option<u64>) -> Config {
+    fn config(&self, pool_memory: Option<u64>) -> Result<Config, EngineError> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
+        if self.portable {
+            // An explicit target turns off wasmtime's inference of the build machine's CPU.
+            config
+                .target(&host_triple())
+                .map_err(|e| EngineError::Engine(format!("{e:#}")))?;
+            for feature in PORTABLE_CPU_FEATURES {
+                // SAFETY: only CPU-feature flags; wasmtime checks that the loading host has
+                // every enabled feature before it runs code compiled with them.
+                unsafe {
+                    config.cranelift_flag_enable(feature);
+                }
+            }
+        }
         if let Some(memory) = pool_memory {
             let mut pool = PoolingAllocationConfig::default();
             pool.total_component_instances(self.pool_slots)
@@ -217,7 +279,7 @@ impl EngineBuilder {
                 .max_memory_size(memory as usize);
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
-        config
+        Ok(config)
     }
 }
 
@@ -260,6 +322,28 @@ impl Engine {
     pub fn timeout_ms(&self) -> u64 {
         self.inner.timeout_ms
     }
+
+    /// Compile a policy component ahead of time for this engine (a `.cwasm`). Only this same
+    /// gavel build may load the result: see [`build_id`].
+    pub fn precompile(&self, component: &[u8]) -> Result<Vec<u8>, EngineError> {
+        self.inner
+            .wasmtime
+            .precompile_component(component)
+            .map_err(|e| EngineError::Engine(format!("precompiling failed: {e:#}")))
+    }
+}
+
+/// Identifies this gavel build: version, the commit `make layer` built (`GAVEL_BUILD_COMMIT` at
+/// compile time, else `local`) and the target. A `.cwasm` is machine code that wasmtime
+/// deserialises without verifying it, so it is only loaded when it names this exact id.
+pub fn build_id() -> String {
+    format!(
+        "gavel-{}+{}-{}-{}",
+        env!("CARGO_PKG_VERSION"),
+        option_env!("GAVEL_BUILD_COMMIT").unwrap_or("local"),
+        std::env::consts::ARCH,
+        std::env::consts::OS,
+    )
 }
 
 impl std::fmt::Debug for Engine {

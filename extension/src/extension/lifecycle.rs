@@ -92,7 +92,18 @@ pub async fn run() -> Result<()> {
     let mut loaded = None;
     if let (Ok(config), None) = (&config, &init_error) {
         let config_for_load = config.clone();
-        match tokio::task::spawn_blocking(move || PolicySet::from_config(&config_for_load)).await {
+        let started = std::time::Instant::now();
+        let set = tokio::task::spawn_blocking(move || PolicySet::from_config(&config_for_load));
+        let set = set.await;
+        if let Ok(Ok(set)) = &set {
+            tracing::info!(
+                load_ms = started.elapsed().as_secs_f64() * 1e3,
+                precompiled = set.policies.iter().filter(|p| p.precompiled).count(),
+                compiled = set.policies.iter().filter(|p| !p.precompiled).count(),
+                "policies loaded"
+            );
+        }
+        match set {
             Ok(Ok(set)) => loaded = Some(Arc::new(set)),
             Ok(Err(e)) => init_error = Some(e.to_string()),
             Err(e) => init_error = Some(format!("policy loading failed: {e}")),

@@ -181,6 +181,7 @@ fn wat_component(label: &str, wat: &str) -> Result<gavel::engine::LoadedPolicy, 
             label: label.into(),
             bytes: wat.as_bytes().to_vec(),
             expected_sha256: None,
+            precompiled: None,
         },
         "{}",
     )

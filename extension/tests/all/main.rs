@@ -2,6 +2,7 @@
 
 mod destinations;
 mod engine;
+mod precompiled;
 mod proxy;
 mod shipped;
 mod signing;
