@@ -9,7 +9,7 @@ CORPUS ?= ../shared/corpus
 GAVEL := target/debug/gavel
 VENV := .venv
 
-.PHONY: all build policies test demo layer bench detection fuzz demo-response rust-targets venv lint clean
+.PHONY: all build policies test demo layer bench detection fuzz demo-response rust-targets venv qemu lint clean
 
 all: policies
 
@@ -33,12 +33,27 @@ policies: build
 venv:
 	@bash tests/setup-venv.sh
 
-test: policies venv
+# Every test: the workspace's (unit, engine containment, shipped policies on the corpus, end to
+# end, layer zips, template), the supply-chain checks, then the whole end-to-end suite again on
+# the x86_64 layer's own files (static binary, wrapper, bootstrap, precompiled policies).
+test: policies venv qemu layer
 	$(CARGO) test --workspace --no-fail-fast
+	@bash tests/deny.sh
+	GAVEL_E2E_LAYER=$(CURDIR)/dist/gavel-layer-x86_64.zip $(CARGO) test -p gavel-e2e --test all --no-fail-fast
+
+qemu:
+	@bash tests/setup-qemu.sh
 
 # The main job: a function with gavel attached judging real events, no AWS account needed.
 demo: policies venv
 	target/debug/gavel-demo
+
+# The incident-response loop (issue 9) on loopback: gavel's deny record goes to SQS in moto,
+# gavel-responder (run as a Lambda function) quarantines the bucket and revokes the intruder.
+# An example of the responder crate, so the Lambda binary does not depend on the test harness;
+# `build` (through `policies`) compiles it with the workspace's features, so no second build here.
+demo-response: policies venv
+	target/debug/examples/gavel-demo-response
 
 # Benchmarks (issue 7): gavel itself in release, the bench driver in dev (its dependencies are
 # optimised there; a release build of the tests crate would recompile them all). Prints the table
@@ -50,12 +65,25 @@ bench: policies venv
 	$(CARGO) build -p gavel-e2e --bin gavel-bench
 	GAVEL_E2E_BIN=$(CURDIR)/target/release/gavel target/debug/gavel-bench --write $(BENCH_DOC) $(BENCH_ARGS)
 
+# The layer zips (issue 5): static musl binaries for x86_64 and arm64, policies precompiled by
+# the binary that loads them. LAYER_ARCHES=x86_64 builds one. See layer/build.sh.
+layer: policies venv
+	@bash layer/build.sh
+
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 detection: policies
 	@bash tests/detection.sh $(CORPUS)
+
+# Fuzzing (issue 8): the cargo-fuzz targets in fuzz/ (a workspace of its own), each run
+# FUZZ_SECONDS on one core, seeded from fuzz/seeds/ and $(CORPUS). Not part of `make test`.
+# Works on stable (no sanitizer); FUZZ_TARGETS, FUZZ_TOOLCHAIN, FUZZ_SANITIZER: fuzz/run.sh.
+# Figures and the crashes found: docs/RELIABILITY.md.
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) CORPUS=$(abspath $(CORPUS)) bash fuzz/run.sh
 
 clean:
 	rm -rf target/policies target/test-policies dist

@@ -17,6 +17,8 @@
 pub mod emulator;
 #[path = "harness/env.rs"]
 pub mod env;
+#[path = "harness/moto.rs"]
+pub mod moto;
 #[path = "harness/paths.rs"]
 pub mod paths;
 

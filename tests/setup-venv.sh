@@ -21,3 +21,13 @@ else
     "$py" -m pip install --quiet --disable-pip-version-check 'moto[server]' awslambdaric
     echo "setup-venv: installed $("$py" -m pip show awslambdaric moto 2>/dev/null | grep -E '^(Name|Version):' | paste -sd' ')"
 fi
+
+# layer/template.yaml (tests/all/template.rs): cfn-lint 1.x validates SAM templates as written;
+# aws-sam-translator (the SAM transform CloudFormation runs) lets tests/check-template.py lint the
+# expanded template too. moto pulls cfn-lint in unpinned, so pin the major versions here.
+if "$venv/bin/cfn-lint" --version 2>/dev/null | grep -q '^cfn-lint 1\.' && "$py" -c 'import samtranslator' 2>/dev/null; then
+    echo "setup-venv: $("$venv/bin/cfn-lint" --version) and aws-sam-translator already installed"
+else
+    echo "setup-venv: installing cfn-lint 1.x and aws-sam-translator 1.x"
+    "$py" -m pip install --quiet --disable-pip-version-check 'cfn-lint>=1.58,<2' 'aws-sam-translator>=1.100,<2'
+fi

@@ -118,6 +118,8 @@ pub struct Config {
     pub upstream: Option<String>,
     /// `GAVEL_DELIVERY_BUDGET_MS`: time for delivering records after each invocation.
     pub delivery_budget_ms: u64,
+    /// `GAVEL_SPOOL_DIR`: where undelivered records wait (default `/tmp/gavel-spool`).
+    pub spool_dir: PathBuf,
 }
 
 impl Default for Config {
@@ -142,6 +144,7 @@ impl Default for Config {
             telemetry_port: DEFAULT_TELEMETRY_PORT,
             upstream: None,
             delivery_budget_ms: 1000,
+            spool_dir: PathBuf::from(crate::destinations::spool::DEFAULT_DIR),
         }
     }
 }
@@ -245,6 +248,15 @@ impl Config {
         if let Some(v) = get("GAVEL_DELIVERY_BUDGET_MS") {
             config.delivery_budget_ms = parse_number("GAVEL_DELIVERY_BUDGET_MS", v, 0, 60_000)?;
         }
+        if let Some(v) = get("GAVEL_SPOOL_DIR") {
+            if !v.starts_with('/') {
+                return Err(err(
+                    "GAVEL_SPOOL_DIR",
+                    format!("must be an absolute path, got `{v}`"),
+                ));
+            }
+            config.spool_dir = PathBuf::from(v);
+        }
         if let Some(v) = get("GAVEL_TRUSTED_KEYS") {
             config.trusted_keys = v
                 .split(',')
@@ -272,18 +284,18 @@ impl Config {
         if let Some(v) = get("GAVEL_TELEMETRY_PORT") {
             config.telemetry_port = parse_number("GAVEL_TELEMETRY_PORT", v, 1, 65535)? as u16;
         }
-        config.upstream = get("GAVEL_RUNTIME_API_UPSTREAM")
-            .or_else(|| get("AWS_LAMBDA_RUNTIME_API"))
-            .map(String::from);
-        if let Some(up) = &config.upstream
+        // The error names the variable the value came from: a bad GAVEL_RUNTIME_API_UPSTREAM
+        // used to be reported as AWS_LAMBDA_RUNTIME_API (fuzz target `config`).
+        let upstream = ["GAVEL_RUNTIME_API_UPSTREAM", "AWS_LAMBDA_RUNTIME_API"]
+            .into_iter()
+            .find_map(|var| get(var).map(|v| (var, v)));
+        if let Some((var, up)) = upstream
             && up.parse::<SocketAddr>().is_err()
             && !up.contains(':')
         {
-            return Err(err(
-                "AWS_LAMBDA_RUNTIME_API",
-                format!("`{up}` is not a host:port"),
-            ));
+            return Err(err(var, format!("`{up}` is not a host:port")));
         }
+        config.upstream = upstream.map(|(_, up)| up.to_string());
         Ok(config)
     }
 
@@ -490,6 +502,19 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.upstream.as_deref(), Some("127.0.0.1:9100"));
+    }
+
+    #[test]
+    fn upstream_error_names_the_variable_it_came_from() {
+        // Regression (fuzz target `config`): the error always said AWS_LAMBDA_RUNTIME_API.
+        let e = parse(&[
+            ("GAVEL_RUNTIME_API_UPSTREAM", "=[opt"),
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, "GAVEL_RUNTIME_API_UPSTREAM");
+        let e = parse(&[("AWS_LAMBDA_RUNTIME_API", "nohostport")]).unwrap_err();
+        assert_eq!(e.var, "AWS_LAMBDA_RUNTIME_API");
     }
 
     #[test]

@@ -3,6 +3,11 @@
 
 mod baseline;
 mod extension;
+mod faults;
+// dist/gavel-layer-*.zip from `make layer`.
+mod layer;
+// layer/template.yaml: cfn-lint and tests/check-template.py (layers, attachment, IAM scope).
+mod template;
 
 use gavel_e2e::{LambdaEnv, Options};
 

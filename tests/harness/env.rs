@@ -385,6 +385,8 @@ impl LambdaEnv {
             // Tests run side by side: each extension gets its own telemetry listener port.
             cmd.env("GAVEL_TELEMETRY_PORT", paths::free_port().to_string());
         }
+        // Each sandbox has its own /tmp on Lambda; side-by-side tests must not share a spool.
+        cmd.env("GAVEL_SPOOL_DIR", self.dir_path.join("tmp/gavel-spool"));
         for (k, v) in &self.opts.env {
             cmd.env(k, v);
         }

@@ -16,6 +16,7 @@ use lambda_extension::{Extension, LambdaEvent, NextEvent, service_fn};
 use super::{Delivery, Invocations};
 use crate::catalog::PolicySet;
 use crate::config::Config;
+use crate::destinations::DeliveryOptions;
 use crate::proxy::{Proxy, ProxyConfig};
 use crate::telemetry::{self, TelemetryStore};
 
@@ -111,10 +112,10 @@ pub async fn run() -> Result<()> {
     }
     let delivery = match &config {
         Ok(config) if init_error.is_none() => {
-            match Delivery::open(
-                &config.routes,
-                Duration::from_millis(config.delivery_budget_ms),
-            ) {
+            let mut options =
+                DeliveryOptions::new(Duration::from_millis(config.delivery_budget_ms));
+            options.spool_dir = config.spool_dir.clone();
+            match Delivery::open_with(&config.routes, options) {
                 Ok(d) => Some(d),
                 Err(e) => {
                     init_error = Some(e);

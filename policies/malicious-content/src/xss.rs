@@ -125,7 +125,10 @@ fn tag_at(lower: &str, lt: usize) -> Option<(&str, usize)> {
 /// `on<event>=` attribute starting at `i`.
 fn handler_at(lower: &str, i: usize) -> bool {
     let b = lower.as_bytes();
-    if !lower[i..].starts_with("on") || (i > 0 && is_ident(b[i - 1])) {
+    // Bytes, not `lower[i..]`: callers probe every byte offset of a tag's attributes, and an
+    // offset inside a multi-byte character made the str slice panic — a trap in the sandbox,
+    // so a policy error instead of a verdict (fuzz target `shipped_policies`).
+    if !b[i..].starts_with(b"on") || (i > 0 && is_ident(b[i - 1])) {
         return false;
     }
     let mut j = i + 2;
@@ -421,6 +424,15 @@ mod tests {
         ] {
             assert!(hit(a).is_some(), "{a}");
         }
+    }
+
+    #[test]
+    fn multibyte_text_in_a_tag_does_not_panic() {
+        // Regression (fuzz target `shipped_policies`): the handler probe sliced the tag's
+        // attributes at every byte offset and panicked inside `é` / `\u{fffd}`.
+        assert!(hit("<a probe=\"h\u{fffd}\u{fffd}p://142601958/3\">").is_none());
+        assert!(hit("<a é onclick=alert(1)>").is_some());
+        assert!(hit("<img title=\"ÿ\" onerror=alert(1)>").is_some());
     }
 
     #[test]

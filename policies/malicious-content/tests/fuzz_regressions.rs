@@ -1,0 +1,65 @@
+//! Crash inputs found by the `shipped_policies` fuzz target (`fuzz/`, docs/RELIABILITY.md),
+//! kept byte for byte: each must give a verdict, never a panic (a trap in the sandbox, which
+//! the host records as a policy error instead of the policy's verdict).
+
+use gavel_policy_sdk::runtime::evaluate;
+use gavel_policy_sdk::{Invocation, Phase};
+use malicious_content::MaliciousContent;
+
+fn invocation(event: &[u8]) -> Invocation {
+    Invocation {
+        request_id: "r".into(),
+        function_name: "f".into(),
+        function_arn: "arn".into(),
+        phase: Phase::Request,
+        event: event.to_vec(),
+        result: None,
+        function_error: None,
+        telemetry: Vec::new(),
+        settings: "{}".into(),
+    }
+}
+
+/// crash-904b584605ce94d761e74439d1401bc721fb04c3: an ALB event made non-JSON by two 0xff
+/// bytes, scanned as raw text (U+FFFD after lossy decoding) inside an `<a ...>` tag.
+#[test]
+fn xss_handler_probe_inside_a_multibyte_character() {
+    const EVENT: &[u8] = b"\
+      {\"requestContext\":{\"elb\":{\"targetGroupArn\":\"arn:aws:elasticloadbalancing:us-east-1:123456\
+      789012:targetgroup/lambda-target/abcdefgh\"}},\"httpMethod\":\"POST\",\"path\":\"/post\",\"multi\
+      Val\x8a\x9aQueryStringParameters\":{},\"multiValueHeaders\":{\"user-agent\":[\"OWASP CRS test ag\
+      ent\"],\"host\":[\"localhost\"],\"content-type\":[\"application/xml\"]},\"body\":\"<?xml version\
+      =\\\"1.0\\\"?><root><a probe=\\\"h\xff\xffp://142601958/3\\\"></a></root>\",\"isBase64EncodeD\":\
+      false}";
+    assert_eq!(EVENT.len(), 428, "the artifact, byte for byte");
+    evaluate::<MaliciousContent>(invocation(EVENT)).expect("a verdict");
+}
+
+/// An SQL injection under a JSON key longer than the host's 4 KiB field bound: the finding's
+/// location (a JSON pointer through that key) made the host refuse the verdict as malformed
+/// output, so `deny` became a policy error (`GAVEL_ON_POLICY_ERROR`, `alert` by default) and
+/// enforce mode let the attack through. The SDK's `Report` now cuts fields to the bound.
+#[test]
+fn deny_survives_a_location_longer_than_the_host_bound() {
+    let key = "x".repeat(5000);
+    let body = serde_json::json!({ key: "1' OR '1'='1' --" }).to_string();
+    let event = serde_json::json!({
+        "version": "2.0", "rawPath": "/p", "rawQueryString": "",
+        "headers": {"content-type": "application/json"},
+        "requestContext": {"http": {"method": "POST", "path": "/p"}},
+        "body": body, "isBase64Encoded": false
+    });
+    let verdict =
+        evaluate::<MaliciousContent>(invocation(event.to_string().as_bytes())).expect("a verdict");
+    assert_eq!(verdict.decision, gavel_policy_sdk::Decision::Deny);
+    for f in &verdict.findings {
+        for field in [&f.rule_id, &f.message, &f.location, &f.evidence] {
+            assert!(
+                field.len() <= 4096,
+                "{} has a field of {} bytes",
+                f.rule_id,
+                field.len()
+            );
+        }
+    }
+}
