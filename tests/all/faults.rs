@@ -165,7 +165,7 @@ async fn memory_stays_flat_over_1000_hostile_invocations() {
     let hostile = paths::target_dir().join("test-policies/hostile.wasm");
     let dir = tempfile::tempdir().unwrap();
     let records = dir.path().join("records.jsonl");
-    let opts = Options::with_gavel(Runtime::python("echo"), gavel)
+    let mut opts = Options::with_gavel(Runtime::python("echo"), gavel)
         .env("GAVEL_POLICIES", hostile.display().to_string())
         // The event picks the misbehaviour (see tests/policies/hostile).
         .env("GAVEL_SETTINGS_HOSTILE", "\"event\"")
@@ -180,6 +180,11 @@ async fn memory_stays_flat_over_1000_hostile_invocations() {
             "GAVEL_DESTINATION_ON_DENY",
             format!("file:{}", records.display()),
         );
+    // glibc gives each thread that allocates under contention its own malloc arena, so a
+    // debug build's RSS climbs with machine load, not with calls; one arena measures gavel.
+    // (The layer's musl build has no arenas; `make test` runs this test on it too.)
+    opts.extension_env
+        .push(("MALLOC_ARENA_MAX".into(), "1".into()));
     let mut env = start(opts).await;
     let pid = env.extension_pid().expect("extension pid");
     const MODES: [&str; 9] = [
@@ -209,9 +214,12 @@ async fn memory_stays_flat_over_1000_hostile_invocations() {
     let rss_at_1000 = rss_kib(pid);
     env.shutdown().await;
     eprintln!("extension RSS: {rss_warm} KiB at {WARM}, {rss_at_1000} KiB at 1000");
-    // Flat: allocator noise only (the same 9 behaviours repeat 78 times after the sample).
+    // Flat up to allocator noise (the same 9 behaviours repeat 78 times after the sample).
+    // Measured: glibc, one arena, +0.1 MB from call 500 to 3000; the layer's musl binary
+    // +1.5 MB from call 300 to 1000 (docs/RELIABILITY.md). A leak of a record, an event or a
+    // store per call would be several MB here.
     assert!(
-        rss_at_1000 <= rss_warm + 1024,
+        rss_at_1000 <= rss_warm + 3072,
         "RSS grew from {rss_warm} KiB at call {WARM} to {rss_at_1000} KiB at call 1000"
     );
     // Every invocation has a record, with its policy error named, except the well-behaved one.
