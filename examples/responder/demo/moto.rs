@@ -2,104 +2,22 @@
 //! `tests/setup-venv.sh`), killed on drop, and AWS clients pointed at it. Shared by the
 //! responder's tests and `make demo-response`.
 
-use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sqs::config::Credentials;
 
-/// moto's default account.
-pub const ACCOUNT: &str = "123456789012";
-/// The region everything lives in.
-pub const REGION: &str = "us-east-1";
+pub use gavel_e2e::moto::{ACCOUNT, Moto, REGION};
 
-/// A running moto server.
-pub struct Moto {
-    port: u16,
-    child: Child,
-}
-
-impl Moto {
-    /// Starts one on a free port and waits until it accepts connections.
-    pub fn start() -> Result<Self, String> {
-        let bin = gavel_e2e::paths::repo_root().join(".venv/bin/moto_server");
-        if !bin.exists() {
-            return Err(format!(
-                "{} missing: run `bash tests/setup-venv.sh` (make test / make demo-response do)",
-                bin.display()
-            ));
-        }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| format!("no free port: {e}"))?
-            .port();
-        let mut child = Command::new(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("spawn {}: {e}", bin.display()))?;
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(st)) = child.try_wait() {
-                return Err(format!("moto_server exited at start ({st})"));
-            }
-            if started.elapsed() > Duration::from_secs(60) {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err("moto_server did not listen within 60 s".into());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Ok(Self { port, child })
-    }
-
-    /// `http://127.0.0.1:<port>`.
-    pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// The port.
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// An SDK configuration for it: explicit endpoint, dummy credentials, us-east-1.
-    pub async fn sdk_config(&self) -> SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(self.endpoint())
-            .region(Region::new(REGION))
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
-            .http_client(gavel_responder::aws::http_client())
-            .load()
-            .await
-    }
-
-    /// The same for a child process (gavel, the responder as a Lambda function).
-    pub fn env(&self) -> Vec<(String, String)> {
-        [
-            ("AWS_ENDPOINT_URL", self.endpoint()),
-            ("AWS_ACCESS_KEY_ID", "testing".into()),
-            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
-            ("AWS_REGION", REGION.into()),
-            ("AWS_DEFAULT_REGION", REGION.into()),
-            // Never read a developer's ~/.aws by accident.
-            ("AWS_CONFIG_FILE", "/dev/null".into()),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// An SDK configuration for `moto`: explicit endpoint, dummy credentials, us-east-1.
+pub async fn sdk_config(moto: &Moto) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(moto.endpoint())
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+        .http_client(gavel_responder::aws::http_client())
+        .load()
+        .await
 }
 
 /// Clients for setting up and reading back state.

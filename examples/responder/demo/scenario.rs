@@ -102,7 +102,7 @@ impl World {
     /// Starts moto and creates the account's resources.
     pub async fn setup() -> Result<Self, String> {
         let moto = Moto::start()?;
-        let aws = moto.sdk_config().await;
+        let aws = moto::sdk_config(&moto).await;
         let c = Clients::new(&aws);
         for b in [BUCKET, OTHER_BUCKET] {
             c.s3.create_bucket()

@@ -35,7 +35,7 @@ pub struct Fixture {
 impl Fixture {
     pub async fn start() -> Self {
         let moto = Moto::start().unwrap_or_else(|e| panic!("{e}"));
-        let aws = moto.sdk_config().await;
+        let aws = moto::sdk_config(&moto).await;
         let c = Clients::new(&aws);
         Self { moto, aws, c }
     }

@@ -58,9 +58,12 @@ fn fork_bomb(lower: &str) -> Option<Hit> {
     }
     let sq: String = lower.chars().filter(|c| !c.is_whitespace()).collect();
     let p = sq.ffind("(){")?;
+    // Start after the whole separator character: `+ 1` landed inside a multi-byte one (U+FFFD
+    // of a lossily decoded event) and the slice panicked (fuzz target `shipped_policies`).
     let name_start = sq[..p]
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == ':'))
-        .map_or(0, |x| x + 1);
+        .char_indices()
+        .rfind(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == ':'))
+        .map_or(0, |(x, c)| x + c.len_utf8());
     let name = &sq[name_start..p];
     let body = &sq[p + 3..];
     let body = &body[..body.find('}').unwrap_or(body.len())];
