@@ -48,11 +48,12 @@ for t in $targets; do
     last=$(grep -E '^#[0-9]+' "logs/$t.log" | tail -1)
     cov=$(grep -oE 'cov: [0-9]+' <<<"$last" | cut -d' ' -f2)
     ft=$(grep -oE 'ft: [0-9]+' <<<"$last" | cut -d' ' -f2)
-    runs=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "logs/$t.log" | cut -d' ' -f2)
-    rate=$(grep -oE 'stat::average_exec_per_sec: [0-9]+' "logs/$t.log" | cut -d' ' -f2)
+    corp=$(grep -oE 'corp: [0-9]+/[0-9]+[a-zA-Z]*' <<<"$last" | cut -d' ' -f2)
+    runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "logs/$t.log" | grep -oE '[0-9]+$')
+    rate=$(grep -oE 'stat::average_exec_per_sec: *[0-9]+' "logs/$t.log" | grep -oE '[0-9]+$')
     files=$(find "corpus/$t" -type f | wc -l)
-    summary+=("$(printf '%-17s %4ss  runs %-10s exec/s %-7s cov %-6s ft %-7s corpus %s' \
-        "$t" "$seconds" "${runs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "$files")")
+    summary+=("$(printf '%-17s %4ss  runs %-10s exec/s %-6s cov %-6s ft %-6s corp %-13s files %s' \
+        "$t" "$seconds" "${runs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$files")")
     if [ $rc -ne 0 ]; then
         failed+=("$t")
         grep -E -A3 'panicked at|ERROR: libFuzzer|Failing input' "logs/$t.log" | head -20
