@@ -159,6 +159,24 @@ fn rss_kib(pid: i32) -> u64 {
         .expect("VmRSS")
 }
 
+/// Wait until `path` holds `n` lines: every evaluation and delivery so far is done, so what is
+/// resident is what stays, not work still queued behind a slow policy on a loaded machine.
+async fn wait_lines(path: &Path, n: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let have = std::fs::read_to_string(path).map_or(0, |s| s.lines().count());
+        if have >= n {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} has {have} of {n} records after 60 s",
+            path.display()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn memory_stays_flat_over_1000_hostile_invocations() {
     let gavel = require_gavel!();
@@ -199,6 +217,8 @@ async fn memory_stays_flat_over_1000_hostile_invocations() {
         "echo",
     ];
     const WARM: usize = 300;
+    // Every call but the well-behaved `echo` one writes a record.
+    let recorded = |n: usize| (1..=n).filter(|k| MODES[k % MODES.len()] != "echo").count();
     let mut rss_warm = 0;
     for n in 1..=1000 {
         let mode = MODES[n % MODES.len()];
@@ -208,9 +228,11 @@ async fn memory_stays_flat_over_1000_hostile_invocations() {
         // Warm-up first: pool slots and allocator arenas are touched in the first few
         // hundred calls (measured: +1.6 MB to call 500, then +0.1 MB to call 3000).
         if n == WARM {
+            wait_lines(&records, recorded(n)).await;
             rss_warm = rss_kib(pid);
         }
     }
+    wait_lines(&records, recorded(1000)).await;
     let rss_at_1000 = rss_kib(pid);
     env.shutdown().await;
     eprintln!("extension RSS: {rss_warm} KiB at {WARM}, {rss_at_1000} KiB at 1000");

@@ -5,11 +5,14 @@
 //! ```text
 //! gavel-policy-build --out-dir target/policies target/wasm32-unknown-unknown/policy/malicious_content.wasm
 //! ```
-//! Output names are the input file stems with `_` turned into `-`.
+//! Output names are the input file stems with `_` turned into `-`. A module built with the SDK is
+//! pre-initialised first ([`preinit`]).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+
+mod preinit;
 
 fn main() {
     if let Err(err) = run() {
@@ -45,10 +48,19 @@ fn run() -> Result<()> {
     for input in &inputs {
         let out = out_dir.join(component_name(input)?);
         let started = std::time::Instant::now();
-        let bytes = componentize(input)?;
+        let module =
+            std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
+        let preinitialized = preinit::preinitialize(&module)
+            .with_context(|| format!("{}: pre-initialisation failed", input.display()))?;
+        let how = if preinitialized.is_some() {
+            "pre-initialised"
+        } else {
+            "no `wizer-initialize` export: not pre-initialised"
+        };
+        let bytes = componentize(input, preinitialized.as_deref().unwrap_or(&module))?;
         std::fs::write(&out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
         println!(
-            "{} -> {} ({} KiB, {} ms)",
+            "{} -> {} ({} KiB, {how}, {} ms)",
             input.display(),
             out.display(),
             bytes.len() / 1024,
@@ -66,11 +78,9 @@ fn component_name(input: &Path) -> Result<String> {
     Ok(format!("{}.wasm", stem.replace('_', "-")))
 }
 
-fn componentize(input: &Path) -> Result<Vec<u8>> {
-    let module =
-        std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
+fn componentize(input: &Path, module: &[u8]) -> Result<Vec<u8>> {
     wit_component::ComponentEncoder::default()
-        .module(&module)
+        .module(module)
         .and_then(|encoder| encoder.validate(true).encode())
         .with_context(|| {
             format!(

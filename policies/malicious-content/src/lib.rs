@@ -7,6 +7,7 @@
 
 pub mod cmd;
 pub mod files;
+pub mod grams;
 pub mod lang;
 pub mod malware;
 pub mod php_syntax;
@@ -243,17 +244,20 @@ pub fn scan_inputs(inputs: &[ScanInput], settings: &Settings, report: &mut Repor
                 }
             }
             let lowers: Vec<String> = vars.iter().map(|v| v.to_ascii_lowercase()).collect();
-            for (family, det) in DETECTORS {
-                if !settings.family_enabled(family) {
-                    continue;
-                }
-                for (v, lower) in vars.iter().zip(&lowers) {
-                    if let Some(h) = det(v, lower, ctx) {
-                        evidence_text.push((h, v.clone()));
-                        break;
+            let texts: Vec<&str> = vars.iter().chain(&lowers).map(String::as_str).collect();
+            grams::with_index(&texts, || {
+                for (family, det) in DETECTORS {
+                    if !settings.family_enabled(family) {
+                        continue;
+                    }
+                    for (v, lower) in vars.iter().zip(&lowers) {
+                        if let Some(h) = det(v, lower, ctx) {
+                            evidence_text.push((h, v.clone()));
+                            break;
+                        }
                     }
                 }
-            }
+            });
         }
         if let Some(k) = memo_key
             && !memo.contains_key(&k)

@@ -123,6 +123,9 @@ pub trait FastFind {
 impl FastFind for str {
     #[inline]
     fn ffind(&self, needle: &str) -> Option<usize> {
+        if crate::grams::none_in(self, [needle]) {
+            return None;
+        }
         let (h, n) = (self.as_bytes(), needle.as_bytes());
         let Some((&first, rest)) = n.split_first() else {
             return Some(0);
@@ -146,6 +149,9 @@ pub fn is_ident(b: u8) -> bool {
 /// Find `word` (lower-case ASCII) in `hay` (already lower-cased) with non-identifier
 /// characters (or the ends) on both sides. Returns the byte offset.
 pub fn find_word(hay: &str, word: &str) -> Option<usize> {
+    if crate::grams::none_in(hay, [word]) {
+        return None;
+    }
     if let Some((&first, _)) = word.as_bytes().split_first() {
         let (h, w) = (hay.as_bytes(), word.as_bytes());
         return (0..h.len()).find(|&i| {
@@ -263,6 +269,9 @@ fn starts_with(rest: &[u8], n: &[u8]) -> bool {
 /// the needle listed first wins. One pass over `hay`, checking needles only where a needle's
 /// first two bytes (probably) occur.
 pub fn find_any(hay: &str, needles: &'static [&'static str]) -> Option<(usize, &'static str)> {
+    if crate::grams::none_in(hay, needles.iter().copied()) {
+        return None;
+    }
     with_starts(needles, |st| {
         let Some(st) = st else {
             return needles
@@ -292,6 +301,9 @@ pub fn find_any(hay: &str, needles: &'static [&'static str]) -> Option<(usize, &
 /// First of `words` found as a whole word in `hay` (see [`find_word`]); at equal offsets the
 /// word listed first wins.
 pub fn find_any_word(hay: &str, words: &'static [&'static str]) -> Option<(usize, &'static str)> {
+    if crate::grams::none_in(hay, words.iter().copied()) {
+        return None;
+    }
     with_starts(words, |st| find_words(hay, words, st))
 }
 

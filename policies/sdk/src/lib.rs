@@ -76,6 +76,12 @@ pub trait Policy {
 
     /// Judge one invocation.
     fn evaluate(input: &Input<Self::Settings>) -> Result<Report, String>;
+
+    /// Build what every evaluation needs (matchers, tables, parsed rule sets), typically by
+    /// forcing `static` `OnceLock`s. `make policies` calls this once at build time and
+    /// snapshots the instance's memory (wizer), so each per-invocation instance starts with it
+    /// done instead of rebuilding it. Must not depend on settings or on any input.
+    fn warm() {}
 }
 
 /// Export a [`Policy`] implementation as the component's `policy` interface.
@@ -103,6 +109,13 @@ macro_rules! export_policy {
                 }
             }
     $crate::bindings::__export_gavel_policy!(GavelGuest with_types_in $crate::bindings);
+
+            // Run once by the build's pre-initialisation step (gavel-policy-build), which
+            // snapshots the result and removes this export; the host never calls it.
+            #[unsafe(export_name = "wizer-initialize")]
+            extern "C" fn gavel_wizer_initialize() {
+                <$policy as $crate::Policy>::warm();
+            }
         };
     };
 }

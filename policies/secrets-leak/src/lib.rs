@@ -124,6 +124,10 @@ impl Policy for SecretsLeak {
         Ok(())
     }
 
+    fn warm() {
+        leaks::automaton();
+    }
+
     fn evaluate(input: &Input<Settings>) -> Result<Report, String> {
         let mut report = Report::default();
         let Some(raw) = input.result_bytes() else {
@@ -139,7 +143,7 @@ impl Policy for SecretsLeak {
         for t in &texts {
             let mut hits = Vec::new();
             keys::scan(&t.text, &|v| s.allowed(v), &mut hits);
-            if let Some(ac) = &ac {
+            if let Some(ac) = ac {
                 leaks::scan(ac, &t.text, &|r| s.enabled(r), &mut hits);
             }
             for h in hits {

@@ -194,8 +194,8 @@ pub fn scan(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     if !lower.contains(['\'', '"', '$', '`', '\\', '[']) {
         return None;
     }
-    let d = deobfuscate(lower);
-    if d != lower
+    let d = crate::grams::Indexed::new(deobfuscate(lower));
+    if &*d != lower
         && let Some(mut h) = scan_one(orig, &d, ctx)
     {
         h.at = h.at.min(lower.len());
@@ -396,7 +396,7 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
         }
     }
     // cmd.exe batch syntax: FOR /F ... DO, IF ... == ... command, %VAR% expansions.
-    let folded = crate::text::fold(lower);
+    let folded = crate::grams::Indexed::new(crate::text::fold(lower));
     let f = folded.trim_start_matches([';', '&', '|', ' ', '@']);
     if (f.starts_with("for /") || f.starts_with("for %"))
         && (f.fcontains(" do ") || f.fcontains(")do "))
