@@ -55,15 +55,14 @@ demo: policies venv
 demo-response: policies venv
 	target/debug/examples/gavel-demo-response
 
-# Benchmarks (issue 7): gavel itself in release, the bench driver in dev (its dependencies are
-# optimised there; a release build of the tests crate would recompile them all). Prints the table
-# and regenerates the measured section of docs/BENCHMARKS.md. BENCH_ARGS=--quick for a smoke run.
+# Benchmarks (issue 7): the x86_64 layer as shipped (static binary, precompiled policies), the
+# bench driver in dev (its dependencies are optimised there). Prints the table and regenerates the
+# measured section of docs/BENCHMARKS.md. BENCH_ARGS=--quick for a smoke run.
 BENCH_ARGS ?=
 BENCH_DOC ?= docs/BENCHMARKS.md
-bench: policies venv
-	$(CARGO) build --release -p gavel
+bench: policies venv layer
 	$(CARGO) build -p gavel-e2e --bin gavel-bench
-	GAVEL_E2E_BIN=$(CURDIR)/target/release/gavel target/debug/gavel-bench --write $(BENCH_DOC) $(BENCH_ARGS)
+	GAVEL_E2E_LAYER=$(CURDIR)/dist/gavel-layer-x86_64.zip target/debug/gavel-bench --write $(BENCH_DOC) $(BENCH_ARGS)
 
 # The layer zips (issue 5): static musl binaries for x86_64 and arm64, policies precompiled by
 # the binary that loads them. LAYER_ARCHES=x86_64 builds one. See layer/build.sh.

@@ -15,13 +15,18 @@
 //! * memory: VmRSS of the extension after 100 and 1000 invocations of mixed events.
 //! * size: the release binary.
 //!
-//! The gavel binary is `GAVEL_E2E_BIN` (`make bench` points it at `target/release/gavel`).
+//! * delivery: monitor mode with every verdict sent to SQS (moto) through a relay that holds each
+//!   request 200 ms, against monitor mode without a destination.
+//!
+//! `make bench` measures the x86_64 layer as shipped (`GAVEL_E2E_LAYER`: its static binary and
+//! precompiled policies); `GAVEL_E2E_BIN` measures any other build.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use gavel_e2e::moto::{self, Moto};
 use gavel_e2e::{Emulator, FunctionInfo, LambdaEnv, Options, Runtime, paths};
 use serde_json::{Value, json};
 
@@ -412,6 +417,33 @@ fn eval_figures(gavel: &Path, dir: &Path, seconds: f64) -> Result<(Vec<EvalRow>,
     Ok((rows, floor))
 }
 
+/// Median time of one native `malicious-content` evaluation of `event` (the same Rust code the
+/// sandbox runs, compiled for this machine), in microseconds.
+fn native_p50_us(event: &[u8], seconds: f64) -> f64 {
+    use gavel_policy_sdk::{Input, Invocation, Phase, Policy};
+    let mut times = Vec::new();
+    let started = Instant::now();
+    while started.elapsed().as_secs_f64() < seconds || times.len() < 5 {
+        let invocation = Invocation {
+            request_id: "bench".into(),
+            function_name: "bench".into(),
+            function_arn: "arn:aws:lambda:us-east-1:111122223333:function:bench".into(),
+            phase: Phase::Request,
+            event: event.to_vec(),
+            result: None,
+            function_error: None,
+            telemetry: Vec::new(),
+            settings: "{}".into(),
+        };
+        let input = Input::new(invocation, malicious_content::Settings::default());
+        let t = Instant::now();
+        let report = malicious_content::MaliciousContent::evaluate(&input);
+        times.push(t.elapsed().as_secs_f64() * 1e6);
+        std::hint::black_box(report).ok();
+    }
+    median(&times)
+}
+
 fn lambda_vars(cmd: &mut tokio::process::Command, emulator: &Emulator) {
     let f = emulator.info();
     cmd.env("AWS_LAMBDA_RUNTIME_API", emulator.runtime_api())
@@ -540,9 +572,70 @@ struct Lat {
     raw: Vec<f64>,
 }
 
+/// Extra delay per request on the way to the destination (the issue's "slow destination").
+const SLOW_DESTINATION_MS: u64 = 200;
+
+/// A loopback TCP relay to `upstream` that holds every chunk the client sends for
+/// [`SLOW_DESTINATION_MS`]: each destination call takes at least that long.
+async fn slow_relay(upstream: u16) -> Result<u16, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .map_err(|e| format!("slow relay: {e}"))?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await
+                else {
+                    return;
+                };
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut sr, &mut cw).await;
+                });
+                let mut buf = vec![0u8; 64 * 1024];
+                while let Ok(n) = cr.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(SLOW_DESTINATION_MS)).await;
+                    if sw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    Ok(port)
+}
+
+/// Monitor-mode options whose every verdict goes to an SQS queue in moto behind a slow relay.
+async fn slow_destination(gavel: &Path, moto: &Moto) -> Result<(Options, String), String> {
+    let (url, arn) = moto.create_queue("bench-slow").await?;
+    let relay = slow_relay(moto.port()).await?;
+    let mut opts = bench_opts(Some(gavel), "monitor");
+    for decision in ["ALLOW", "ALERT", "DENY"] {
+        opts = opts.env(&format!("GAVEL_DESTINATION_ON_{decision}"), arn.as_str());
+    }
+    opts.extension_env
+        .extend(moto::aws_env(&format!("http://127.0.0.1:{relay}")));
+    Ok((opts, url))
+}
+
 /// Direct, monitor and enforce sandboxes alive at once, invoked in turn with the same event.
-async fn overhead_figures(gavel: &Path, n: usize) -> Result<Vec<Lat>, String> {
+/// With moto, also monitor mode delivering every verdict to a slow destination; returns how
+/// many records reached it.
+async fn overhead_figures(gavel: &Path, n: usize) -> Result<(Vec<Lat>, Option<usize>), String> {
     let event = sized_event(4096);
+    let moto = Moto::start()
+        .inspect_err(|e| eprintln!("gavel-bench: no moto ({e}); skipping the slow destination"))
+        .ok();
+    let slow = match &moto {
+        Some(m) => Some(slow_destination(gavel, m).await?),
+        None => None,
+    };
     let mut envs = vec![
         (
             "direct",
@@ -570,6 +663,13 @@ async fn overhead_figures(gavel: &Path, n: usize) -> Result<Vec<Lat>, String> {
             .await?,
         ),
     ];
+    let queue = match slow {
+        Some((opts, url)) => {
+            envs.push(("slow destination", LambdaEnv::start(opts).await?));
+            Some(url)
+        }
+        None => None,
+    };
     for _ in 0..50 {
         for (_, env) in envs.iter_mut() {
             env.invoke(&event).await;
@@ -600,7 +700,12 @@ async fn overhead_figures(gavel: &Path, n: usize) -> Result<Vec<Lat>, String> {
             raw: s,
         });
     }
-    Ok(out)
+    // Shutdown flushes what is queued (within its budget); the rest stays spooled.
+    let delivered = match (&moto, queue) {
+        (Some(m), Some(url)) => Some(m.receive_all(&url).await?.len()),
+        _ => None,
+    };
+    Ok((out, delivered))
 }
 
 fn rss_kb(pid: i32) -> (u64, u64) {
@@ -674,7 +779,7 @@ async fn main() {
         "gavel-bench: proxy overhead ({} interleaved invocations per sandbox)",
         a.n
     );
-    let lats = overhead_figures(&gavel, a.n)
+    let (lats, delivered) = overhead_figures(&gavel, a.n)
         .await
         .unwrap_or_else(|e| fail(&e));
 
@@ -686,6 +791,7 @@ async fn main() {
 
     // ---- summary rows
     let direct = &lats[0];
+    let monitor = lats.iter().find(|l| l.name == "monitor").unwrap_or(direct);
     for l in &lats[1..] {
         let d50 = pct(&l.sorted, 0.5) - pct(&direct.sorted, 0.5);
         let d99 = pct(&l.sorted, 0.99) - pct(&direct.sorted, 0.99);
@@ -719,6 +825,19 @@ async fn main() {
                 250.0,
                 "≤ 250 µs",
             ));
+        } else if l.name == "slow destination" {
+            // Against monitor mode without a destination: what the slow destination adds.
+            let s50 = pct(&l.sorted, 0.5) - pct(&monitor.sorted, 0.5);
+            let s99 = pct(&l.sorted, 0.99) - pct(&monitor.sorted, 0.99);
+            rows.push(row_le(
+                &format!(
+                    "delivery: slow destination ({SLOW_DESTINATION_MS} ms per call), p50 added vs no destination"
+                ),
+                s50,
+                format!("{} (p99 {})", us(s50), us(s99)),
+                100.0,
+                "unchanged (≤ 100 µs)",
+            ));
         } else {
             rows.push(row_le(
                 "enforce mode, 3 policies, p99 added (4 KB event)",
@@ -741,6 +860,42 @@ async fn main() {
         200.0,
         "≥ 200 MB/s",
     ));
+    // Sandbox cost: the same evaluation natively and in a fresh sandbox, p50 against p50.
+    let mut sandbox_rows = Vec::new();
+    for (label, n) in [("4 KB", 4096), ("64 KB", 64 * 1024), ("1 MB", 1 << 20)] {
+        let event = sized_event(n);
+        let sandboxed = if label == "4 KB" {
+            let file = tmp.path().join("event-4096.json");
+            std::fs::write(&file, &event).unwrap_or_else(|e| fail(&e.to_string()));
+            let wasm = paths::policy_dir().join("malicious-content.wasm");
+            policy_bench(&gavel, &wasm, &file, None, a.seconds).unwrap_or_else(|e| fail(&e))
+                ["p50Us"]
+                .as_f64()
+        } else {
+            evals
+                .iter()
+                .find(|r| r.policy == "malicious-content" && r.size == label)
+                .and_then(|r| r.v["p50Us"].as_f64())
+        }
+        .unwrap_or(f64::NAN);
+        let native = native_p50_us(&event, a.seconds);
+        let ratio = native / sandboxed;
+        rows.push(row_ge(
+            &format!(
+                "sandbox cost: malicious-content sandboxed vs native throughput, {label} event"
+            ),
+            ratio,
+            format!("{ratio:.2}× ({} vs {} native)", us(sandboxed), us(native)),
+            0.8,
+            "≥ 0.8× native",
+        ));
+        sandbox_rows.push(vec![
+            label.to_string(),
+            us(native),
+            us(sandboxed),
+            format!("{ratio:.2}×"),
+        ]);
+    }
     let floor_p50 = floor["p50Us"].as_f64().unwrap_or(f64::NAN);
     rows.push(row_info(
         "sandbox floor: fresh instance + no-op evaluation (1 KB event), p50",
@@ -748,8 +903,15 @@ async fn main() {
         "report",
         "–",
     ));
+    let precompiled = paths::policy_dir()
+        .join("malicious-content.cwasm")
+        .is_file();
     rows.push(row_le(
-        "cold start: spawn → ready (first /event/next), 3 policies compiled at init",
+        if precompiled {
+            "cold start: spawn → ready (first /event/next), 3 policies precompiled"
+        } else {
+            "cold start: spawn → ready (first /event/next), 3 policies compiled at init"
+        },
         cold.ready,
         ms(cold.ready),
         15.0,
@@ -782,12 +944,29 @@ async fn main() {
         }
         .into(),
     });
-    rows.push(row_info(
-        "extension binary, x86_64 (release, stripped)",
-        format!("{:.1} MB", size / 1e6),
-        "zip ≤ 8 MB",
-        "zip not built yet",
-    ));
+    match std::env::var_os("GAVEL_E2E_LAYER").map(PathBuf::from) {
+        Some(zip) => {
+            let zip_size = std::fs::metadata(&zip).map(|m| m.len()).unwrap_or(0) as f64;
+            rows.push(row_le(
+                "layer zip, x86_64",
+                zip_size / 1e6,
+                format!(
+                    "{:.2} MB ({:.2} MiB; binary {:.1} MB)",
+                    zip_size / 1e6,
+                    zip_size / (1024.0 * 1024.0),
+                    size / 1e6
+                ),
+                8.0,
+                "≤ 8 MB",
+            ));
+        }
+        None => rows.push(row_info(
+            "extension binary, x86_64 (release, stripped)",
+            format!("{:.1} MB", size / 1e6),
+            "zip ≤ 8 MB",
+            "no zip measured (set GAVEL_E2E_LAYER)",
+        )),
+    }
 
     // ---- details
     let _ = writeln!(
@@ -796,8 +975,9 @@ async fn main() {
     );
     let _ = writeln!(
         details,
-        "{} invocations per sandbox after 50 warm-up rounds, interleaved (direct, monitor, enforce, proxy only in \
-         rotating order), freezing off. Duration: from enqueue at the emulator to the runtime's \
+        "{} invocations per sandbox after 50 warm-up rounds, interleaved (direct, monitor, enforce, proxy only, \
+         slow destination in rotating order), freezing off. Slow destination: monitor mode with every verdict \
+         sent to SQS (moto) through a relay that holds each request {SLOW_DESTINATION_MS} ms. Duration: from enqueue at the emulator to the runtime's \
          `/response`, so it includes awslambdaric and the Python handler; the direct sandbox is the floor.\n",
         a.n
     );
@@ -840,6 +1020,15 @@ async fn main() {
         ],
         &lr,
     ));
+    if let Some(n) = delivered {
+        let _ = writeln!(
+            details,
+            "\nSlow destination: {n} verdict records were in the queue after shutdown, of {} \
+             invocations; records that did not fit the delivery budget stay in the spool for the \
+             next start.",
+            a.n + 50
+        );
+    }
 
     let _ = writeln!(
         details,
@@ -882,6 +1071,18 @@ async fn main() {
         us(floor["p99Us"].as_f64().unwrap_or(f64::NAN)),
         floor["evalsPerSec"].as_f64().unwrap_or(0.0)
     );
+    let _ = writeln!(
+        details,
+        "### Sandbox cost\n\nmalicious-content's `evaluate` on the same API Gateway events: natively \
+         (this crate linked into the bench, opt-level 3) against `gavel policy bench` (a fresh \
+         sandbox per evaluation: instantiate, copy the event in, run, decode the verdict). p50 of \
+         each; the ratio is sandboxed throughput over native.\n"
+    );
+    details.push_str(&md_table(
+        &["event", "native p50", "sandboxed p50", "sandboxed / native"],
+        &sandbox_rows,
+    ));
+    details.push('\n');
 
     let _ = writeln!(details, "### Cold start\n");
     details.push_str(&md_table(
@@ -960,7 +1161,7 @@ async fn main() {
             .collect::<Vec<_>>(),
     );
     let command = format!(
-        "make bench   # = GAVEL_E2E_BIN=target/release/gavel target/debug/gavel-bench --n {} --seconds {}{}",
+        "make bench   # = GAVEL_E2E_LAYER=dist/gavel-layer-x86_64.zip target/debug/gavel-bench --n {} --seconds {}{}",
         a.n,
         a.seconds,
         a.write

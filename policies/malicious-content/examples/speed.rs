@@ -137,11 +137,16 @@ fn main() {
         return;
     }
     if args.get(1).map(String::as_str) == Some("json") {
-        time("json 4096", apigw(&json_body(4096), "application/json"));
+        let n = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(4096);
+        time(
+            &format!("json {n}"),
+            apigw(&json_body(n), "application/json"),
+        );
         return;
     }
     if args.get(1).map(String::as_str) == Some("prose") {
-        time("prose 65536", apigw(&prose(65536), "text/plain"));
+        let n = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(65536);
+        time(&format!("prose {n}"), apigw(&prose(n), "text/plain"));
         return;
     }
     if args.get(1).map(String::as_str) == Some("prof") {

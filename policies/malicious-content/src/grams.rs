@@ -3,11 +3,12 @@
 //!
 //! Detectors run dozens of needle-list searches over each value. On a 64 KiB value every one of
 //! them is a full pass, although on benign text nearly all find nothing. [`with_index`] builds,
-//! once per long value, bit sets of the 1-, 2-, 3- and 4-byte sequences it contains; a needle
+//! once per long value, bit sets of the 1-, 2- and 4-byte sequences it contains; a needle
 //! whose n-grams are not all present cannot occur, in the value or in any slice of it. A hashed
 //! bit may be shared by two n-grams, so the index only ever says "absent" or "maybe": a search
 //! it cannot rule out runs exactly as before, and results never change.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -20,7 +21,6 @@ const WORDS: usize = (1 << 16) / 64;
 pub struct Grams {
     one: [u64; 4],
     two: Box<[u64; WORDS]>,
-    three: Box<[u64; WORDS]>,
     four: Box<[u64; WORDS]>,
 }
 
@@ -34,35 +34,28 @@ fn get(bits: &[u64], k: usize) -> bool {
     bits[k >> 6] >> (k & 63) & 1 != 0
 }
 
-/// 16-bit hash of a 3- or 4-byte window.
+/// 16-bit hash of a 4-byte window.
 #[inline(always)]
 fn hash(w: u32) -> usize {
     (w.wrapping_mul(0x9E37_79B1) >> 16) as usize
 }
 
 impl Grams {
-    /// Index `text`: one pass, four bit sets.
+    /// Index `text`: one pass, three bit sets.
     pub fn new(text: &[u8]) -> Self {
         let mut g = Grams {
             one: [0; 4],
             two: Box::new([0; WORDS]),
-            three: Box::new([0; WORDS]),
             four: Box::new([0; WORDS]),
         };
-        // `w` holds the last four bytes, the newest lowest.
+        // `w` holds the last four bytes, the newest lowest. The first three windows are short:
+        // their partial 4-grams are extra bits, which can only make the index say "maybe".
         let mut w: u32 = 0;
-        for (i, &b) in text.iter().enumerate() {
+        for &b in text {
             w = w << 8 | u32::from(b);
             set(&mut g.one, usize::from(b));
-            if i >= 1 {
-                set(&mut g.two[..], (w & 0xffff) as usize);
-            }
-            if i >= 2 {
-                set(&mut g.three[..], hash(w & 0xff_ffff));
-            }
-            if i >= 3 {
-                set(&mut g.four[..], hash(w));
-            }
+            set(&mut g.two[..], (w & 0xffff) as usize);
+            set(&mut g.four[..], hash(w));
         }
         g
     }
@@ -73,10 +66,10 @@ impl Grams {
             [] => true,
             [a] => get(&self.one, usize::from(a)),
             [a, b] => get(&self.two[..], usize::from(a) << 8 | usize::from(b)),
-            [a, b, c] => get(
-                &self.three[..],
-                hash(u32::from(a) << 16 | u32::from(b) << 8 | u32::from(c)),
-            ),
+            [a, b, c] => {
+                get(&self.two[..], usize::from(a) << 8 | usize::from(b))
+                    && get(&self.two[..], usize::from(b) << 8 | usize::from(c))
+            }
             _ => needle.windows(4).all(|w| {
                 get(
                     &self.four[..],
@@ -144,29 +137,36 @@ pub fn with_index<R>(texts: &[&str], f: impl FnOnce() -> R) -> R {
 /// A string derived inside a detector (decoded, folded, squeezed), indexed for as long as it
 /// lives. It is read-only: the index stays true to it, and it is dropped from the index before
 /// its buffer is freed.
-pub struct Indexed {
+pub struct Indexed<'a> {
     range: Option<(usize, usize)>,
-    text: String,
+    text: Cow<'a, str>,
 }
 
-impl Indexed {
-    /// Take ownership of `text` and index it if it is long.
-    pub fn new(text: String) -> Self {
+impl<'a> Indexed<'a> {
+    /// `derived` computed from `from`: when nothing changed, searches go to `from` (indexed
+    /// already if it is a detector's input) instead of indexing a copy.
+    pub fn derived(from: &'a str, derived: String) -> Self {
+        if derived == from {
+            return Indexed {
+                range: None,
+                text: Cow::Borrowed(from),
+            };
+        }
         Indexed {
-            range: register(&text),
-            text,
+            range: register(&derived),
+            text: Cow::Owned(derived),
         }
     }
 }
 
-impl std::ops::Deref for Indexed {
+impl std::ops::Deref for Indexed<'_> {
     type Target = str;
     fn deref(&self) -> &str {
         &self.text
     }
 }
 
-impl Drop for Indexed {
+impl Drop for Indexed<'_> {
     fn drop(&mut self) {
         if let Some(range) = self.range {
             unregister(range);
@@ -225,7 +225,7 @@ mod tests {
             assert!(!none_in(&other, ["zz"]), "other texts are not");
         });
         assert!(!none_in(&long, ["zz"]), "entries dropped with the scope");
-        let owned = Indexed::new(long.clone());
+        let owned = Indexed::derived("", long.clone());
         assert!(none_in(&owned, ["zz"]) && !none_in(&owned, ["needle"]));
         let inner = with_index(&[&other], || {
             assert!(none_in(&owned, ["zz"]) && none_in(&other, ["zz"]));
@@ -233,5 +233,11 @@ mod tests {
             none_in(&other, ["zz"])
         });
         assert!(inner && !none_in(&other, ["zz"]));
+        let same = Indexed::derived(&other, other.clone());
+        assert_eq!(
+            same.as_ptr(),
+            other.as_ptr(),
+            "unchanged: the original is searched"
+        );
     }
 }

@@ -502,7 +502,7 @@ pub fn php(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     }
     // Function called: name, optional whitespace / comments, `(`. Also `(system)('id')` and
     // string-built names `'sys'.'tem'`.
-    let folded = crate::grams::Indexed::new(crate::text::strip_comments(lower));
+    let folded = crate::grams::Indexed::derived(lower, crate::text::strip_comments(lower));
     // Calls: an identifier run, then quotes / `)` / whitespace, then `(`. Every name in
     // PHP_FUNCS is an identifier, so a match is exactly such a run (first one per name).
     let fb = folded.as_bytes();

@@ -201,7 +201,7 @@ fn js_shapes(lower: &str) -> Option<Hit> {
     if let Some((p, _)) = find_any(lower, &["+adw-", "+ad4-"]) {
         return Some(Hit::deny("xss.tag", p, "UTF-7 encoded markup"));
     }
-    let sq = crate::grams::Indexed::new(js_squeeze(lower));
+    let sq = crate::grams::Indexed::derived(lower, js_squeeze(lower));
     const SINKS: &[&str] = &[
         "document.cookie",
         "(document)[",
@@ -297,7 +297,7 @@ pub fn scan(_orig: &str, lower: &str, _ctx: Ctx) -> Option<Hit> {
         return Some(Hit::deny("xss.markup", p, "XML entity declaration"));
     }
     // Script URLs, with whitespace/control obfuscation removed.
-    let sq = crate::grams::Indexed::new(squeeze(lower));
+    let sq = crate::grams::Indexed::derived(lower, squeeze(lower));
     if let Some((p, _)) = find_any(
         &sq,
         &[

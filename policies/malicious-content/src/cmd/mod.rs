@@ -194,7 +194,7 @@ pub fn scan(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     if !lower.contains(['\'', '"', '$', '`', '\\', '[']) {
         return None;
     }
-    let d = crate::grams::Indexed::new(deobfuscate(lower));
+    let d = crate::grams::Indexed::derived(lower, deobfuscate(lower));
     if &*d != lower
         && let Some(mut h) = scan_one(orig, &d, ctx)
     {
@@ -396,7 +396,7 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
         }
     }
     // cmd.exe batch syntax: FOR /F ... DO, IF ... == ... command, %VAR% expansions.
-    let folded = crate::grams::Indexed::new(crate::text::fold(lower));
+    let folded = crate::grams::Indexed::derived(lower, crate::text::fold(lower));
     let f = folded.trim_start_matches([';', '&', '|', ' ', '@']);
     if (f.starts_with("for /") || f.starts_with("for %"))
         && (f.fcontains(" do ") || f.fcontains(")do "))

@@ -188,7 +188,7 @@ fn sql_archive(name: &str) -> bool {
 
 /// Path traversal / LFI.
 pub fn lfi(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
-    let s = crate::grams::Indexed::new(lower.replace('\\', "/"));
+    let s = crate::grams::Indexed::derived(lower, lower.replace('\\', "/"));
     let b = s.as_bytes();
     // Traversal: a run of 2-3 dots between separators (`../`, `..;/`, `/..;`, `....//`).
     let mut from = 0;

@@ -120,7 +120,7 @@ pub fn ssrf(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     let t = if lower.is_ascii() {
         lower.trim()
     } else {
-        folded = crate::grams::Indexed::new(fold_host(lower));
+        folded = crate::grams::Indexed::derived(lower, fold_host(lower));
         folded.trim()
     };
     if let Some((p, _)) = find_any(t, METADATA_HOSTS) {
