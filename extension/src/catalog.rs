@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Config, PolicyRef, PolicyTarget};
 use crate::engine::{
     Decision, Engine, EngineBuilder, EngineError, Evaluation, InvocationInput, LoadedPolicy,
-    Outcome, Phase, PolicySource, build_id, sha256_hex,
+    Outcome, Phase, PolicySource, build_id, sha256_file, sha256_hex,
 };
 use crate::signing::{Signed, SigningError, TrustedKeys};
 
@@ -184,22 +184,29 @@ pub fn resolve_files(
         .collect()
 }
 
-/// The entry's `.cwasm` bytes, if this build may load them: written by this same build, for
-/// the very `.wasm` bytes being loaded, and intact. Anything else means compiling at init,
-/// which is slower but always safe, so a mismatch is logged rather than refused.
-fn vetted_precompiled(dir: &Path, entry: &ManifestEntry, source: &PolicySource) -> Option<Vec<u8>> {
+/// The entry's `.cwasm` file, if this build may load it: written by this same build, for the
+/// very `.wasm` bytes being loaded, and intact. Anything else means compiling at init, which is
+/// slower but always safe, so a mismatch is logged rather than refused.
+fn vetted_precompiled(dir: &Path, entry: &ManifestEntry, source: &PolicySource) -> Option<PathBuf> {
     let pre = entry.precompiled.as_ref()?;
     if pre.build != build_id() {
         tracing::info!(policy = %entry.name, built_by = %pre.build, this = %build_id(), "precompiled policy is for another gavel build; compiling it");
         return None;
     }
-    if sha256_hex(&source.bytes) != entry.sha256 {
+    // The .cwasm must be of these very .wasm bytes. Loading checks the pin before it touches a
+    // .cwasm, so when the pin is the manifest's own digest (the usual case) that check covers
+    // it and the .wasm is not hashed twice; a different pin needs the comparison here.
+    let pinned_to_entry = source
+        .expected_sha256
+        .as_deref()
+        .is_some_and(|pin| pin.eq_ignore_ascii_case(&entry.sha256));
+    if !pinned_to_entry && sha256_hex(&source.bytes) != entry.sha256 {
         // The .wasm changed since precompiling; the pin check at load reports it.
         return None;
     }
     let path = dir.join(&pre.file);
-    match std::fs::read(&path) {
-        Ok(bytes) if sha256_hex(&bytes) == pre.sha256 => Some(bytes),
+    match sha256_file(&path) {
+        Ok(digest) if digest == pre.sha256 => Some(path),
         Ok(_) => {
             tracing::warn!(file = %path.display(), "precompiled policy does not match its manifest sha256; compiling the .wasm");
             None
@@ -228,12 +235,22 @@ impl PolicySet {
         // Parse the keys first: a malformed key must stop init, never quietly disable the check.
         let trusted = TrustedKeys::parse(&config.trusted_keys)
             .map_err(|e| config_err("GAVEL_TRUSTED_KEYS", e.to_string()))?;
+        let started = std::time::Instant::now();
         let engine = EngineBuilder::new()
             .timeout_ms(config.timeout_ms)
             .memory_mb(config.memory_mb)
             .build()
             .map_err(|e| config_err("GAVEL_POLICY_TIMEOUT_MS", e.to_string()))?;
+        tracing::debug!(
+            engine_ms = started.elapsed().as_secs_f64() * 1e3,
+            "engine created"
+        );
+        let started = std::time::Instant::now();
         let files = resolve_files(config.policies.as_deref(), &config.policy_dir)?;
+        tracing::debug!(
+            read_ms = started.elapsed().as_secs_f64() * 1e3,
+            "policy files read and digests checked"
+        );
         let signed = verify_signatures(&trusted, &files)?;
         let sources = files.into_iter().map(|(_, source)| source).collect();
         let set = Self::load(

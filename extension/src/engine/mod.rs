@@ -38,7 +38,7 @@ pub use eval::{
     Evaluation, InvocationInput, MAX_ACTIONS, MAX_FIELD_BYTES, MAX_FINDINGS, Outcome,
     OutcomeFinding, check_output,
 };
-pub use load::{LoadedPolicy, PolicySource, sha256_hex};
+pub use load::{LoadedPolicy, PolicySource, sha256_file, sha256_hex};
 
 /// Bindings generated from `policies/wit/policy.wit`, the one policy contract.
 #[allow(missing_docs)]

@@ -139,3 +139,29 @@ fn a_missing_cwasm_compiles_the_wasm() {
         assert_eq!(pre, name != "secrets-leak", "{name}");
     }
 }
+
+#[test]
+fn a_pin_other_than_the_manifests_never_gets_that_manifests_cwasm() {
+    // The user pins other bytes under the name: the .cwasm beside it was made from the
+    // manifest's .wasm, so it must not stand in for what was pinned.
+    let dir = precompiled_dir();
+    let other = std::fs::read(dir.path().join("unauthorized-access.wasm")).unwrap();
+    std::fs::write(dir.path().join("malicious-content.wasm"), &other).unwrap();
+    let pin = gavel::engine::sha256_hex(&other);
+    let vars = [
+        (
+            "GAVEL_POLICY_DIR".to_string(),
+            dir.path().display().to_string(),
+        ),
+        (
+            "GAVEL_POLICIES".to_string(),
+            format!("malicious-content@sha256:{pin}"),
+        ),
+    ];
+    let set = PolicySet::from_config(&Config::from_vars(vars).unwrap()).expect("loads");
+    assert_eq!(
+        precompiled(&set),
+        vec![("unauthorized-access".to_string(), false)],
+        "the pinned bytes are compiled, not the manifest's .cwasm"
+    );
+}
