@@ -56,6 +56,11 @@ pub enum PolicyCommand {
         /// Print the figures as one JSON object.
         #[arg(long)]
         json: bool,
+        /// Profile the policy: write /tmp/perf-<pid>.map so that `perf record -g gavel policy
+        /// bench --perf-map ...` then `perf report` names the policy's functions (build it
+        /// with `CARGO_PROFILE_POLICY_STRIP=false` to keep their names).
+        #[arg(long)]
+        perf_map: bool,
     },
     /// Print the `manifest.json` for every `.wasm` policy in a directory.
     Manifest {
@@ -178,9 +183,14 @@ pub fn run(cmd: PolicyCommand) -> Result<i32> {
             settings,
             seconds,
             json,
+            perf_map,
         } => {
             // A generous deadline: the bench measures the policy, not the sandbox's limit.
-            let (loaded, engine) = load(&policy, &settings, 10_000)?;
+            let engine = EngineBuilder::new()
+                .timeout_ms(10_000)
+                .perf_map(perf_map)
+                .build()?;
+            let (loaded, engine) = load_on(engine, &policy, &settings)?;
             let input = read_input(&event, response.as_ref())?;
             let phase = phases(&loaded, response.is_some())
                 .last()
@@ -373,8 +383,15 @@ fn warn_if_readable(path: &std::path::Path) {
 }
 
 fn load(policy: &str, settings: &str, timeout_ms: u64) -> Result<(LoadedPolicy, Engine)> {
+    load_on(
+        EngineBuilder::new().timeout_ms(timeout_ms).build()?,
+        policy,
+        settings,
+    )
+}
+
+fn load_on(engine: Engine, policy: &str, settings: &str) -> Result<(LoadedPolicy, Engine)> {
     let path = find(policy).map_err(anyhow::Error::msg)?;
-    let engine = EngineBuilder::new().timeout_ms(timeout_ms).build()?;
     let loaded = engine.load(PolicySource::from_file(&path, None)?, settings)?;
     Ok((loaded, engine))
 }

@@ -132,6 +132,7 @@ pub struct EngineBuilder {
     pool_slots: u32,
     pooling: bool,
     portable: bool,
+    perf_map: bool,
 }
 
 impl Default for EngineBuilder {
@@ -142,6 +143,7 @@ impl Default for EngineBuilder {
             pool_slots: DEFAULT_POOL_SLOTS,
             pooling: true,
             portable: false,
+            perf_map: false,
         }
     }
 }
@@ -215,6 +217,13 @@ impl EngineBuilder {
         self
     }
 
+    /// Write `/tmp/perf-<pid>.map` as policies are compiled, so that `perf record` names the
+    /// policy's own functions (build the policy unstripped to get names rather than indices).
+    pub fn perf_map(mut self, perf_map: bool) -> Self {
+        self.perf_map = perf_map;
+        self
+    }
+
     /// Create the engine and start its epoch ticker.
     pub fn build(self) -> Result<Engine, EngineError> {
         if self.timeout_ms == 0 {
@@ -257,6 +266,9 @@ impl EngineBuilder {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
+        if self.perf_map {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         if self.portable {
             // An explicit target turns off wasmtime's inference of the build machine's CPU.
             config

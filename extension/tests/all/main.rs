@@ -1,5 +1,6 @@
 //! Extension integration tests: one binary, one link.
 
+mod bench_cli;
 mod destinations;
 mod engine;
 mod precompiled;

@@ -114,7 +114,7 @@ macro_rules! export_policy {
             // snapshots the result and removes this export; the host never calls it.
             #[unsafe(export_name = "wizer-initialize")]
             extern "C" fn gavel_wizer_initialize() {
-                <$policy as $crate::Policy>::warm();
+                $crate::runtime::warm::<$policy>();
             }
         };
     };

@@ -102,3 +102,56 @@ pub fn evaluate<P: Policy>(invocation: Invocation) -> Result<Verdict, String> {
     let input = Input::new(invocation, settings);
     P::evaluate(&input).map(crate::Report::into_verdict)
 }
+
+/// The build-time initialisation (`wizer-initialize`, see [`Policy::warm`]).
+pub fn warm<P: Policy>() {
+    P::warm();
+}
+
+/// Zero the heap's free memory. Call it at the end of a [`Policy::warm`] that builds things
+/// through scratch memory (an automaton's intermediate forms): the build-time snapshot stores
+/// every non-zero byte, and freed scratch would otherwise ship in the module (for secrets-leak,
+/// twice the size of what it keeps). It costs a little memory bookkeeping of its own, so a
+/// `warm` that allocates little should not call it. Does nothing outside wasm.
+pub fn zero_free_heap() {
+    #[cfg(target_arch = "wasm32")]
+    zero_free_heap_wasm();
+}
+
+/// Take every free block the allocator has, as zeroed memory, then give it all back. Stops at
+/// each size once the allocator has to grow memory: fresh pages are zero already. Blocks of
+/// 64 KiB at most (larger free chunks are split), so growing adds at most ~128 KiB.
+#[cfg(target_arch = "wasm32")]
+fn zero_free_heap_wasm() {
+    use std::alloc::{Layout, alloc_zeroed, dealloc};
+    use std::arch::wasm32::memory_size;
+    let mut held: Vec<(*mut u8, Layout)> = Vec::with_capacity(1024);
+    let mut size = 1usize << 16;
+    while size >= 16 && held.len() < held.capacity() {
+        let Ok(layout) = Layout::from_size_align(size, 8) else {
+            break;
+        };
+        let pages = memory_size(0);
+        // SAFETY: a non-zero size; every block is freed below with the layout it was made with.
+        let block = unsafe { alloc_zeroed(layout) };
+        if block.is_null() {
+            size /= 2;
+            continue;
+        }
+        held.push((block, layout));
+        if memory_size(0) != pages {
+            size /= 2;
+        }
+    }
+    for (block, layout) in held.drain(..) {
+        // SAFETY: allocated above with this layout, freed once.
+        unsafe { dealloc(block, layout) };
+    }
+    // The list itself is freed scratch too.
+    let list = held.spare_capacity_mut();
+    for slot in list.iter_mut() {
+        // SAFETY: writing zero bytes over our own spare capacity.
+        unsafe { std::ptr::write_bytes(slot.as_mut_ptr(), 0, 1) };
+    }
+    std::hint::black_box(&held);
+}
