@@ -1,7 +1,7 @@
 //! `make bench`: the figures of `docs/BENCHMARKS.md` (issue 7), measured side by side in one run.
 //!
 //! ```text
-//! gavel-bench [--write docs/BENCHMARKS.md] [--n 2000] [--seconds 2] [--quick]
+//! gavel-bench [--write docs/BENCHMARKS.md] [--n 2000] [--seconds 2] [--gap-ms 0] [--quick]
 //! ```
 //!
 //! * proxy overhead: three simulated sandboxes alive at once (the same awslambdaric `echo`
@@ -41,6 +41,9 @@ struct Args {
     n: usize,
     seconds: f64,
     cold_reps: usize,
+    /// Pause before each measured invocation (`--gap-ms`), so that sandboxes measured side by
+    /// side on one 2-core machine do not run into each other's background work.
+    gap_ms: u64,
 }
 
 fn args() -> Args {
@@ -49,6 +52,7 @@ fn args() -> Args {
         n: 2000,
         seconds: 2.0,
         cold_reps: 10,
+        gap_ms: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -64,6 +68,11 @@ fn args() -> Args {
                     .parse()
                     .unwrap_or_else(|_| fail("--seconds: a number"))
             }
+            "--gap-ms" => {
+                a.gap_ms = val("--gap-ms")
+                    .parse()
+                    .unwrap_or_else(|_| fail("--gap-ms: a number"))
+            }
             "--quick" => {
                 a.n = 200;
                 a.seconds = 0.5;
@@ -71,7 +80,7 @@ fn args() -> Args {
             }
             "-h" | "--help" => {
                 println!(
-                    "gavel-bench [--write docs/BENCHMARKS.md] [--n N] [--seconds S] [--quick]"
+                    "gavel-bench [--write docs/BENCHMARKS.md] [--n N] [--seconds S] [--gap-ms MS] [--quick]"
                 );
                 std::process::exit(0);
             }
@@ -627,7 +636,11 @@ async fn slow_destination(gavel: &Path, moto: &Moto) -> Result<(Options, String)
 /// Direct, monitor and enforce sandboxes alive at once, invoked in turn with the same event.
 /// With moto, also monitor mode delivering every verdict to a slow destination; returns how
 /// many records reached it.
-async fn overhead_figures(gavel: &Path, n: usize) -> Result<(Vec<Lat>, Option<usize>), String> {
+async fn overhead_figures(
+    gavel: &Path,
+    n: usize,
+    gap_ms: u64,
+) -> Result<(Vec<Lat>, Option<usize>), String> {
     let event = sized_event(4096);
     let moto = Moto::start()
         .inspect_err(|e| eprintln!("gavel-bench: no moto ({e}); skipping the slow destination"))
@@ -684,6 +697,11 @@ async fn overhead_figures(gavel: &Path, n: usize) -> Result<(Vec<Lat>, Option<us
         let k = envs.len();
         for j in 0..k {
             let idx = (i + j) % k;
+            // Let the previous sandbox's background work (monitor evaluations, records) finish:
+            // on Lambda it would run on another host, not steal this sandbox's CPU.
+            if gap_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(gap_ms)).await;
+            }
             let r = envs[idx].1.invoke(&event).await;
             if r.body != event {
                 return Err(format!("{}: echo changed the event", envs[idx].0));
@@ -779,7 +797,7 @@ async fn main() {
         "gavel-bench: proxy overhead ({} interleaved invocations per sandbox)",
         a.n
     );
-    let (lats, delivered) = overhead_figures(&gavel, a.n)
+    let (lats, delivered) = overhead_figures(&gavel, a.n, a.gap_ms)
         .await
         .unwrap_or_else(|e| fail(&e));
 
@@ -976,10 +994,10 @@ async fn main() {
     let _ = writeln!(
         details,
         "{} invocations per sandbox after 50 warm-up rounds, interleaved (direct, monitor, enforce, proxy only, \
-         slow destination in rotating order), freezing off. Slow destination: monitor mode with every verdict \
+         slow destination in rotating order; {} ms pause before each), freezing off. Slow destination: monitor mode with every verdict \
          sent to SQS (moto) through a relay that holds each request {SLOW_DESTINATION_MS} ms. Duration: from enqueue at the emulator to the runtime's \
          `/response`, so it includes awslambdaric and the Python handler; the direct sandbox is the floor.\n",
-        a.n
+        a.n, a.gap_ms
     );
     let mut lr = Vec::new();
     for l in &lats {
@@ -1176,9 +1194,10 @@ async fn main() {
             .collect::<Vec<_>>(),
     );
     let command = format!(
-        "make bench   # = GAVEL_E2E_LAYER=dist/gavel-layer-x86_64.zip target/debug/gavel-bench --n {} --seconds {}{}",
+        "make bench   # = GAVEL_E2E_LAYER=dist/gavel-layer-x86_64.zip target/debug/gavel-bench --n {} --seconds {} --gap-ms {}{}",
         a.n,
         a.seconds,
+        a.gap_ms,
         a.write
             .as_ref()
             .map(|p| format!(" --write {}", p.display()))
