@@ -429,22 +429,14 @@ fn eval_figures(gavel: &Path, dir: &Path, seconds: f64) -> Result<(Vec<EvalRow>,
 /// Median time of one native `malicious-content` evaluation of `event` (the same Rust code the
 /// sandbox runs, compiled for this machine), in microseconds.
 fn native_p50_us(event: &[u8], seconds: f64) -> f64 {
-    use gavel_policy_sdk::{Input, Invocation, Phase, Policy};
+    use gavel_policy_sdk::{Input, Invocation, Policy};
     let mut times = Vec::new();
     let started = Instant::now();
     while started.elapsed().as_secs_f64() < seconds || times.len() < 5 {
-        let invocation = Invocation {
-            request_id: "bench".into(),
-            function_name: "bench".into(),
-            function_arn: "arn:aws:lambda:us-east-1:111122223333:function:bench".into(),
-            phase: Phase::Request,
-            event: event.to_vec(),
-            result: None,
-            function_error: None,
-            telemetry: Vec::new(),
-            settings: "{}".into(),
-        };
-        let input = Input::new(invocation, malicious_content::Settings::default());
+        let input = Input::new(
+            Invocation::request(event.to_vec()),
+            malicious_content::Settings::default(),
+        );
         let t = Instant::now();
         let report = malicious_content::MaliciousContent::evaluate(&input);
         times.push(t.elapsed().as_secs_f64() * 1e6);
@@ -720,7 +712,7 @@ async fn overhead_figures(
     }
     // Shutdown flushes what is queued (within its budget); the rest stays spooled.
     let delivered = match (&moto, queue) {
-        (Some(m), Some(url)) => Some(m.receive_all(&url).await?.len()),
+        (Some(m), Some(url)) => Some(m.queue_depth(&url).await?),
         _ => None,
     };
     Ok((out, delivered))

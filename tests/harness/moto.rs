@@ -115,6 +115,21 @@ impl Moto {
         Ok((url, format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{name}")))
     }
 
+    /// How many messages a queue holds (SQS's approximate count, exact in moto): one call,
+    /// where receiving thousands of messages from moto takes minutes.
+    pub async fn queue_depth(&self, url: &str) -> Result<usize, String> {
+        let answer = self
+            .sqs(
+                "GetQueueAttributes",
+                json!({ "QueueUrl": url, "AttributeNames": ["ApproximateNumberOfMessages"] }),
+            )
+            .await?;
+        answer["Attributes"]["ApproximateNumberOfMessages"]
+            .as_str()
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| format!("GetQueueAttributes answered {answer}"))
+    }
+
     /// Receives every message now in a queue (message bodies), deleting nothing: visibility
     /// hides received ones until the test is over.
     pub async fn receive_all(&self, url: &str) -> Result<Vec<String>, String> {

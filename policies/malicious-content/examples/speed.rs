@@ -4,22 +4,11 @@
 
 use std::time::Instant;
 
-use gavel_policy_sdk::{Input, Invocation, Phase, Policy};
+use gavel_policy_sdk::{Input, Invocation, Policy};
 use malicious_content::{MaliciousContent, Settings};
 
 fn input(event: Vec<u8>) -> Input<Settings> {
-    let inv = Invocation {
-        request_id: "r".into(),
-        function_name: "f".into(),
-        function_arn: "arn".into(),
-        phase: Phase::Request,
-        event,
-        result: None,
-        function_error: None,
-        telemetry: Vec::new(),
-        settings: "{}".into(),
-    };
-    Input::new(inv, Settings::default())
+    Input::new(Invocation::request(event), Settings::default())
 }
 
 fn findings(event: Vec<u8>) -> Vec<String> {

@@ -2,22 +2,12 @@
 //! kept byte for byte: each must give a verdict, never a panic (a trap in the sandbox, which
 //! the host records as a policy error instead of the policy's verdict).
 
+use gavel_policy_sdk::Invocation;
 use gavel_policy_sdk::runtime::evaluate;
-use gavel_policy_sdk::{Invocation, Phase};
 use malicious_content::MaliciousContent;
 
 fn invocation(event: &[u8]) -> Invocation {
-    Invocation {
-        request_id: "r".into(),
-        function_name: "f".into(),
-        function_arn: "arn".into(),
-        phase: Phase::Request,
-        event: event.to_vec(),
-        result: None,
-        function_error: None,
-        telemetry: Vec::new(),
-        settings: "{}".into(),
-    }
+    Invocation::request(event.to_vec())
 }
 
 /// crash-904b584605ce94d761e74439d1401bc721fb04c3: an ALB event made non-JSON by two 0xff

@@ -5,6 +5,24 @@ use std::cell::OnceCell;
 
 use crate::{Invocation, Metadata, Phase, Policy, Verdict};
 
+impl Invocation {
+    /// A request-phase invocation of `event`, settings `{}`: for native tests and benchmarks
+    /// that call a policy's `evaluate` directly.
+    pub fn request(event: Vec<u8>) -> Self {
+        Self {
+            request_id: "00000000-0000-4000-8000-000000000000".into(),
+            function_name: "native".into(),
+            function_arn: "arn:aws:lambda:us-east-1:000000000000:function:native".into(),
+            phase: Phase::Request,
+            event,
+            result: None,
+            function_error: None,
+            telemetry: Vec::new(),
+            settings: "{}".into(),
+        }
+    }
+}
+
 /// What a policy's `evaluate` receives: the invocation, its parsed settings and lazily
 /// parsed JSON of the event and result.
 pub struct Input<S> {
