@@ -76,7 +76,9 @@ async fn spooled_records_survive_the_extension_being_killed() {
     let stderr = env.extension_stderr();
     env.shutdown().await;
 
+    let depth = moto.queue_depth(&url).await.expect("queue depth");
     let bodies = moto.receive_all(&url).await.expect("receive");
+    assert_eq!(depth, bodies.len(), "GetQueueAttributes counts what is there");
     let delivered: Vec<String> = bodies
         .iter()
         .filter_map(|b| serde_json::from_str::<Value>(b).ok())
