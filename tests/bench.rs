@@ -7,14 +7,14 @@
 //! * proxy overhead: three simulated sandboxes alive at once (the same awslambdaric `echo`
 //!   function straight to the emulator, through gavel in monitor mode, through gavel in enforce
 //!   mode), invoked in turn with the same 4 KB API Gateway event; added = gavel − direct.
-//! * one policy evaluation: `gavel policy bench --json` (the release binary under test) per
+//! * one policy evaluation: `gavel policy bench --json` (the binary under test) per
 //!   shipped policy on 1 KB, 64 KB, 1 MB and 6 MB events; the sandbox floor from the hostile
 //!   test policy in its default (allow, no work) mode.
 //! * cold start: the extension alone against the emulator, process spawn → first `/event/next`
-//!   with the three policies compiled; and whole-sandbox init with vs without gavel.
+//!   with the three policies loaded; and whole-sandbox init with vs without gavel.
 //! * memory: VmRSS of the extension after 100 and 1000 invocations of mixed events.
-//! * size: the release binary.
-//!
+//! * size: the binary, and the layer zip with `GAVEL_E2E_LAYER`.
+//! * sandbox cost: malicious-content natively (linked in) against the same code sandboxed.
 //! * delivery: monitor mode with every verdict sent to SQS (moto) through a relay that holds each
 //!   request 200 ms, against monitor mode without a destination.
 //!
@@ -1046,7 +1046,7 @@ async fn main() {
     );
     let _ = writeln!(
         details,
-        "`gavel policy bench <policy.wasm> --event F [--response F] --seconds {} --json`, release binary. \
+        "`gavel policy bench <policy.wasm> --event F [--response F] --seconds {} --json`, the binary under test. \
          Events: API Gateway (HTTP API 2.0) POSTs with a text body, total size as given; secrets-leak \
          (response phase) gets a 1 KB event and a proxy-integration result of the size. MB/s counts event + result bytes.\n",
         a.seconds

@@ -78,7 +78,11 @@ async fn spooled_records_survive_the_extension_being_killed() {
 
     let depth = moto.queue_depth(&url).await.expect("queue depth");
     let bodies = moto.receive_all(&url).await.expect("receive");
-    assert_eq!(depth, bodies.len(), "GetQueueAttributes counts what is there");
+    assert_eq!(
+        depth,
+        bodies.len(),
+        "GetQueueAttributes counts what is there"
+    );
     let delivered: Vec<String> = bodies
         .iter()
         .filter_map(|b| serde_json::from_str::<Value>(b).ok())
