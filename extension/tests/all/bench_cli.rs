@@ -1,10 +1,8 @@
 //! `gavel policy bench`, run as users run it: its JSON figures and its profiling map.
 
-use std::process::Command;
-
 use serde_json::Value;
 
-use crate::support::shipped_policy;
+use crate::support::{gavel, shipped_policy, succeed};
 
 fn event_file(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("event.json");
@@ -16,18 +14,13 @@ fn event_file(dir: &std::path::Path) -> std::path::PathBuf {
 #[test]
 fn bench_reports_figures_as_json() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_gavel"))
-        .args(["policy", "bench"])
-        .arg(shipped_policy("malicious-content"))
-        .arg("--event")
-        .arg(event_file(dir.path()))
-        .args(["--seconds", "0.2", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeed(
+        gavel()
+            .args(["policy", "bench"])
+            .arg(shipped_policy("malicious-content"))
+            .arg("--event")
+            .arg(event_file(dir.path()))
+            .args(["--seconds", "0.2", "--json"]),
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["policy"], "malicious-content");
@@ -42,7 +35,7 @@ fn bench_reports_figures_as_json() {
 #[test]
 fn perf_map_names_the_policys_compiled_code() {
     let dir = tempfile::tempdir().unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_gavel"))
+    let child = gavel()
         .args(["policy", "bench"])
         .arg(shipped_policy("unauthorized-access"))
         .arg("--event")

@@ -3,13 +3,12 @@
 //! `.wasm` and still loads. Runs the real `gavel` binary on copies of the shipped policies.
 
 use std::path::Path;
-use std::process::Command;
 
 use gavel::catalog::{ManifestEntry, PolicySet, read_manifest};
 use gavel::config::Config;
 use gavel::engine::{Decision, InvocationInput, Phase};
 
-use crate::support::target_dir;
+use crate::support::{gavel, succeed, target_dir};
 
 /// A copy of `target/policies` (wasm + manifest), precompiled by the gavel binary.
 fn precompiled_dir() -> tempfile::TempDir {
@@ -22,16 +21,7 @@ fn precompiled_dir() -> tempfile::TempDir {
             std::fs::copy(&path, dir.path().join(name)).unwrap();
         }
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_gavel"))
-        .args(["policy", "precompile"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "gavel policy precompile failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeed(gavel().args(["policy", "precompile"]).arg(dir.path()));
     dir
 }
 

@@ -7,7 +7,7 @@ use gavel::catalog::{PolicySet, resolve};
 use gavel::engine::{Decision, EngineBuilder, InvocationInput, Phase};
 use serde_json::Value;
 
-use crate::support::{corpus_dir, shipped_policy};
+use crate::support::{corpus_dir, gavel, shipped_policy, succeed};
 
 fn policies() -> PolicySet {
     let dir = shipped_policy("malicious-content")
@@ -130,19 +130,14 @@ fn cli_policy_test_names_the_eicar_rule() {
     let dir = tempfile::tempdir().unwrap();
     let event = dir.path().join("event.json");
     std::fs::write(&event, serde_json::to_vec(&eicar["event"]).unwrap()).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gavel"))
-        .args(["policy", "test", "malicious-content", "--event"])
-        .arg(&event)
-        .env(
-            "GAVEL_POLICY_DIR",
-            shipped_policy("malicious-content").parent().unwrap(),
-        )
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeed(
+        gavel()
+            .args(["policy", "test", "malicious-content", "--event"])
+            .arg(&event)
+            .env(
+                "GAVEL_POLICY_DIR",
+                shipped_policy("malicious-content").parent().unwrap(),
+            ),
     );
     let verdict: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(verdict["decision"], "deny");

@@ -55,3 +55,19 @@ pub fn load(engine: &Engine, path: &std::path::Path, settings: &str) -> LoadedPo
 pub fn corpus_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus"))
 }
+
+/// The `gavel` binary built for these tests.
+pub fn gavel() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_gavel"))
+}
+
+/// Run `cmd`; its output once it has exited successfully, else fail showing its stderr.
+pub fn succeed(cmd: &mut std::process::Command) -> std::process::Output {
+    let out = cmd.output().expect("run the command");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
