@@ -168,21 +168,15 @@ fuzz_target!(|input: Input<'_>| {
         findings: Vec::new(),
         actions: Vec::new(),
     };
-    // As `Engine::evaluate` does with the call's result.
-    match check_output(answer) {
+    // The bounds, then the outcome exactly as `Engine::evaluate` builds it.
+    let checked = check_output(answer);
+    match &checked {
         Ok(verdict) => {
             assert!(within_bounds, "an out-of-bounds verdict was accepted");
             assert_eq!(
                 Some((verdict.findings.len(), verdict.actions.len())),
                 expected
             );
-            outcome.decision = verdict.decision;
-            outcome.findings = verdict
-                .findings
-                .into_iter()
-                .map(OutcomeFinding::from)
-                .collect();
-            outcome.actions = verdict.actions;
         }
         Err(error) => {
             assert!(
@@ -200,10 +194,9 @@ fuzz_target!(|input: Input<'_>| {
                 }
                 None => assert!(error.starts_with("malformed output: "), "{error}"),
             }
-            outcome.decision = on_error;
-            outcome.error = Some(error);
         }
     }
+    outcome.settle(checked, on_error);
 
     let mut outcomes = vec![outcome];
     for (i, (d, s)) in input.others.iter().take(8).enumerate() {

@@ -118,6 +118,28 @@ pub struct Outcome {
     pub actions: Vec<String>,
 }
 
+impl Outcome {
+    /// Take a checked call's result ([`check_output`]): the verdict's decision, findings and
+    /// actions, or the error with the decision `on_error`.
+    pub fn settle(&mut self, result: Result<Verdict, String>, on_error: Decision) {
+        match result {
+            Ok(verdict) => {
+                self.decision = verdict.decision;
+                self.findings = verdict
+                    .findings
+                    .into_iter()
+                    .map(OutcomeFinding::from)
+                    .collect();
+                self.actions = verdict.actions;
+            }
+            Err(error) => {
+                self.decision = on_error;
+                self.error = Some(error);
+            }
+        }
+    }
+}
+
 /// Reusable per-phase invocation: built once, lent to each policy with its settings.
 pub struct Evaluation {
     inv: Invocation,
@@ -171,21 +193,7 @@ impl Engine {
             findings: Vec::new(),
             actions: Vec::new(),
         };
-        match result {
-            Ok(verdict) => {
-                outcome.decision = verdict.decision;
-                outcome.findings = verdict
-                    .findings
-                    .into_iter()
-                    .map(OutcomeFinding::from)
-                    .collect();
-                outcome.actions = verdict.actions;
-            }
-            Err(error) => {
-                outcome.decision = on_error;
-                outcome.error = Some(error);
-            }
-        }
+        outcome.settle(result, on_error);
         outcome
     }
 
