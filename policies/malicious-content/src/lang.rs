@@ -502,7 +502,11 @@ pub fn php(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     }
     // Function called: name, optional whitespace / comments, `(`. Also `(system)('id')` and
     // string-built names `'sys'.'tem'`.
-    let folded = crate::grams::Indexed::derived(lower, crate::text::strip_comments(lower));
+    let mut stripped = crate::text::strip_comments(lower);
+    if stripped.contains("//") && stripped.contains('\n') {
+        stripped = strip_line_comments(&stripped);
+    }
+    let folded = crate::grams::Indexed::derived(lower, stripped);
     // Calls: an identifier run, then quotes / `)` / whitespace, then `(`. Every name in
     // PHP_FUNCS is an identifier, so a match is exactly such a run (first one per name).
     let fb = folded.as_bytes();
@@ -623,16 +627,35 @@ pub fn php(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     crate::php_syntax::scan(lower)
 }
 
+/// Drop `//…` line comments that a newline ends (`exec //x\n (blah)`); a `//` with no newline
+/// after it (a URL) stays.
+fn strip_line_comments(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(p) = rest.find("//") {
+        let Some(nl) = rest[p..].find('\n') else {
+            break;
+        };
+        out.push_str(&rest[..p]);
+        out.push(' ');
+        rest = &rest[p + nl..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn php_filename(lower: &str) -> Option<usize> {
     let name = lower.rsplit(['/', '\\']).next().unwrap_or(lower);
     if name.starts_with("sess_") && name.len() > 10 {
         return Some(0);
     }
-    let t = name.trim_end_matches(['.', ' ']);
-    for ext in [
-        ".php", ".php3", ".php4", ".php5", ".php7", ".phtml", ".phar", ".pht", ".phps", ".inc",
-    ] {
-        if t.ends_with(ext) {
+    let t = name.trim_end_matches(['.', ' ', '\t']);
+    // The extension, with blanks after the dot dropped (`photo. php`) and a version suffix
+    // allowed (`.php907`).
+    if let Some((_, ext)) = t.rsplit_once('.') {
+        let ext = ext.trim_start_matches([' ', '\t']);
+        let base = ext.trim_end_matches(|c: char| c.is_ascii_digit());
+        if matches!(ext, "phtml" | "phar" | "pht" | "phpt" | "phps" | "inc") || base == "php" {
             return Some(0);
         }
     }
@@ -660,6 +683,29 @@ mod tests {
     }
 
     #[test]
+    fn php_upload_names() {
+        for a in [
+            "photo. php",
+            "dangerous. phtml",
+            "x/a.php907....",
+            "shell.php5",
+            "a.phar ",
+            "dangerous.phpt",
+        ] {
+            assert!(php_filename(a).is_some(), "{a}");
+        }
+        for b in [
+            "photo.png",
+            "php",
+            "notes. phpbook",
+            "report.pdf",
+            "index.html",
+        ] {
+            assert!(php_filename(b).is_none(), "{b}");
+        }
+    }
+
+    #[test]
     fn java_attacks() {
         for a in [
             "${jndi:ldap://x/a}",
@@ -683,6 +729,17 @@ mod tests {
             "system('id')",
             "$_GET['x']",
             "exec\t(blah)",
+            "$ {'_VAR'.'IABLE_NAME'}",
+            "$     {   CONSTANT   }",
+            "$              {$a}",
+            "${a}",
+            "[system][0](ls);",
+            "[ system ] [ 0 ] ( ls );",
+            "(['system'])[0]('uname');",
+            "(sy.(st).em)('uname');",
+            "(string) {[system][0]} ('uname');",
+            "(  [  system  ][  0  ])  {/* comment */0}  (  ls  );",
+            "exec //comment\r\n (blah)",
         ] {
             assert!(php(a, &a.to_ascii_lowercase(), ctx()).is_some(), "{a}");
         }
@@ -690,6 +747,12 @@ mod tests {
             "richard.php@my-email.com",
             "the system (of the world) is big and very complex indeed",
             "<?xml version=\"1.0\"?>",
+            "Hello ${name}, your order ${id} shipped",
+            "see the [system](https://example.org/docs) page",
+            "the (system) (see below) is [exec] (1)",
+            "price: $ 5 {approx}",
+            "arr[0](x) and items[1].name",
+            "see http://example.com/system\n(more below)",
         ] {
             assert!(php(b, &b.to_ascii_lowercase(), ctx()).is_none(), "{b}");
         }

@@ -138,6 +138,10 @@ const PLUMBING_HEADERS: &[&str] = &[
     "transfer-encoding",
 ];
 
+/// Plumbing headers whose grammar is a list of addresses (and ports / schemes): scanned when
+/// the value holds characters that grammar has no use for.
+const ADDRESS_HEADERS: &[&str] = &["x-forwarded-for", "x-forwarded-port", "x-forwarded-proto"];
+
 /// The policy.
 pub struct MaliciousContent;
 
@@ -196,7 +200,7 @@ pub fn scan_inputs(inputs: &[ScanInput], settings: &Settings, report: &mut Repor
             continue; // S3 keys are names, not payloads.
         }
         let header_skip = match &inp.kind {
-            InputKind::Header(h) => settings.skip_header(h),
+            InputKind::Header(h) => settings.skip_header_value(h, &inp.data),
             _ => false,
         };
         if header_skip {

@@ -280,9 +280,162 @@ fn ini(lower: &str) -> Option<Hit> {
         .then(|| Hit::alert("php.config", 0, "php.ini directive assignment"))
 }
 
+/// `${expr}` variable variables: `$ {'a'.'b'}`, `$   { CONSTANT }` (whitespace between `$` and
+/// `{` is PHP syntax, not a shell or JS template placeholder), `${$a}`, `${'x'}`; a whole value
+/// that is just `${name}` is a weaker signal (it is also an unrendered template placeholder).
+fn variable_variable(lower: &str) -> Option<Hit> {
+    let b = lower.as_bytes();
+    let mut from = 0;
+    while let Some(p) = lower[from..].find('$') {
+        let start = from + p;
+        from = start + 1;
+        let mut j = start + 1;
+        while j < b.len() && matches!(b[j], b' ' | b'\t' | b'\r' | b'\n') {
+            j += 1;
+        }
+        if b.get(j) != Some(&b'{') {
+            continue;
+        }
+        let Some(end) = skip_group(b, j) else {
+            continue;
+        };
+        let inner = lower[j + 1..end - 1].trim();
+        if inner.is_empty() {
+            continue;
+        }
+        let spaced = j > start + 1;
+        if inner.starts_with(['\'', '"', '`', '$']) || (spaced && !inner.contains('\n')) {
+            return Some(Hit::deny("php.variable", start, "PHP variable variable"));
+        }
+        if start == lower.len() - lower.trim_start().len()
+            && end == lower.trim_end().len()
+            && inner
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'_')
+        {
+            return Some(Hit::alert("php.variable", start, "PHP variable variable"));
+        }
+    }
+    None
+}
+
+/// Names whose call is code execution or disclosure when built from an array or concatenation.
+const CALLABLE_NAMES: &[&str] = &[
+    "system",
+    "exec",
+    "shell_exec",
+    "passthru",
+    "popen",
+    "proc_open",
+    "pcntl_exec",
+    "assert",
+    "eval",
+    "phpinfo",
+    "create_function",
+    "call_user_func",
+    "base64_decode",
+    "file_get_contents",
+    "file_put_contents",
+    "readfile",
+    "include",
+    "require",
+    "unlink",
+];
+
+/// Skip whitespace and `/* */` comments backwards from `i` (exclusive end).
+fn skip_ws_back(b: &[u8], mut i: usize) -> usize {
+    loop {
+        while i > 0 && b[i - 1].is_ascii_whitespace() {
+            i -= 1;
+        }
+        if i >= 2 && &b[i - 2..i] == b"*/" {
+            match b[..i - 2].windows(2).rposition(|w| w == b"/*") {
+                Some(p) => i = p,
+                None => return i,
+            }
+        } else {
+            return i;
+        }
+    }
+}
+
+/// The start of the balanced group that ends (exclusive) at `end` with a closer.
+fn group_start(b: &[u8], end: usize) -> Option<usize> {
+    let close = b[end - 1];
+    let open = match close {
+        b')' => b'(',
+        b']' => b'[',
+        b'}' => b'{',
+        _ => return None,
+    };
+    let mut depth = 0;
+    for k in (end.saturating_sub(160)..end).rev() {
+        if b[k] == close {
+            depth += 1;
+        } else if b[k] == open {
+            depth -= 1;
+            if depth == 0 {
+                return Some(k);
+            }
+        }
+    }
+    None
+}
+
+/// The identifier characters of an expression: `(sy.(st).em)` → `system`, `['system'][0]` →
+/// `system` (digits and punctuation dropped).
+fn letters(b: &[u8]) -> String {
+    let s = String::from_utf8_lossy(b);
+    crate::text::strip_comments(&s)
+        .bytes()
+        .filter(|c| c.is_ascii_alphabetic() || *c == b'_')
+        .map(char::from)
+        .collect()
+}
+
+/// A call whose callee is an expression built from brackets, indexes or concatenation and
+/// evaluates to a dangerous function name: `[system][0](ls)`, `(['system'])[0]('id')`,
+/// `(sy.(st).em)('uname')`, `{[system][0]} ('id')`.
+fn computed_call(lower: &str) -> Option<Hit> {
+    let b = lower.as_bytes();
+    if !lower.contains(['[', '.']) {
+        return None;
+    }
+    for (i, &c) in b.iter().enumerate() {
+        if c != b'(' {
+            continue;
+        }
+        let mut end = skip_ws_back(b, i);
+        let mut groups = 0;
+        while end > 0 && matches!(b[end - 1], b')' | b']' | b'}') && groups < 4 {
+            let Some(s) = group_start(b, end) else {
+                break;
+            };
+            let g = &b[s..end];
+            groups += 1;
+            // Built: indexed (`[system][0]`), concatenated (`sy.(st).em`) or quoted; a lone
+            // `[word]` or `(word)` is prose or markdown.
+            let built = groups > 1
+                || g.iter().any(|c| matches!(c, b'.' | b'\'' | b'"'))
+                || g.iter().filter(|&&c| c == b'[').count() > 1;
+            if built && CALLABLE_NAMES.contains(&letters(g).as_str()) {
+                return Some(Hit::deny(
+                    "php.function",
+                    s,
+                    "PHP call through a built name",
+                ));
+            }
+            end = skip_ws_back(b, s);
+        }
+    }
+    None
+}
+
 /// Entry point.
 pub fn scan(lower: &str) -> Option<Hit> {
     variable_call(lower)
+        .or_else(|| variable_variable(lower))
+        .or_else(|| computed_call(lower))
         .or_else(|| function_call(lower))
         .or_else(|| ini(lower))
 }

@@ -66,6 +66,19 @@ impl Settings {
         !self.disable.iter().any(|f| f == family)
     }
 
+    /// Whether a header with this value is skipped: like [`Settings::skip_header`], except that
+    /// an address-list plumbing header (`x-forwarded-for`, set by clients and only appended to
+    /// by proxies) holding code characters no address list has is scanned anyway.
+    pub fn skip_header_value(&self, name: &str, value: &[u8]) -> bool {
+        self.skip_header(name)
+            && (self
+                .skip_headers
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(name))
+                || !(crate::ADDRESS_HEADERS.contains(&name)
+                    && value.iter().any(|c| b"<>'\"();$`{}|\\".contains(c))))
+    }
+
     /// Whether a header is skipped.
     pub fn skip_header(&self, name: &str) -> bool {
         if self

@@ -159,3 +159,36 @@ fn benign_values_allowed() {
     }
     assert!(bad.is_empty(), "benign values flagged:\n{}", bad.join("\n"));
 }
+
+fn with_header(name: &str, value: &str) -> serde_json::Value {
+    json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": "/api/items",
+        "rawQueryString": "", "headers": {"host": "api.example.org", name: value},
+        "requestContext": {"http": {"method": "GET", "path": "/api/items"}},
+        "isBase64Encoded": false
+    })
+}
+
+#[test]
+fn forwarded_for_scanned_only_when_it_is_not_an_address_list() {
+    for v in [
+        "203.0.113.7",
+        "203.0.113.7, 10.0.0.1",
+        "2001:db8::1, [2001:db8::2]:443",
+        "unknown, 198.51.100.2",
+    ] {
+        assert_eq!(
+            findings(with_header("x-forwarded-for", v)).0,
+            Decision::Allow,
+            "{v}"
+        );
+    }
+    let (d, rules) = findings(with_header(
+        "x-forwarded-for",
+        "<?=phpinfo()?>, 203.0.113.7",
+    ));
+    assert_eq!(d, Decision::Deny, "{rules:?}");
+    // Other plumbing headers stay unscanned whatever they hold.
+    let (d, _) = findings(with_header("accept", "<?=phpinfo()?>"));
+    assert_eq!(d, Decision::Allow);
+}
