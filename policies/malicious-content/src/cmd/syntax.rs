@@ -118,6 +118,14 @@ const POP3: &[&str] = &[
 
 /// Lines after a CR/LF (or `;`) that start a protocol / sqlite command.
 fn line_commands(lower: &str) -> Option<Hit> {
+    // A literal `\n` escape reads as the line break it stands for.
+    let unescaped;
+    let lower = if lower.contains("\\n") {
+        unescaped = lower.replace("\\n", "\n");
+        unescaped.as_str()
+    } else {
+        lower
+    };
     let nl = lower.contains(['\n', '\r']);
     for (idx, line) in lower.split(['\n', '\r', ';']).enumerate() {
         if idx == 0 {
