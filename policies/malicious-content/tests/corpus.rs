@@ -121,10 +121,10 @@ fn corpus_goals() {
     // Floors at the rates reached (percent detected, percent of benign flagged).
     // Not yet at the 95 % / 5 % targets for most families; these floors stop regressions.
     let goals: &[(&str, f64, f64)] = &[
-        ("sqli", 85.0, 9.0),
+        ("sqli", 85.5, 9.5),
         ("java", 99.0, 0.0),
-        ("rce", 82.5, 13.5),
-        ("php", 92.5, 9.0),
+        ("rce", 88.0, 13.5),
+        ("php", 99.0, 9.0),
         ("xss", 91.5, 19.0),
         ("ssrf", 100.0, 30.0),
         ("lfi", 100.0, 0.0),

@@ -15,6 +15,75 @@ use rules::rules;
 use tokenizer::tokenize;
 use words::{SQL_IDENTS, SQL_WORDS};
 
+/// Keywords that an attacker splits with inline comments to slip past word filters.
+const SPLIT_KEYWORDS: &[&str] = &[
+    "select",
+    "union",
+    "insert",
+    "update",
+    "delete",
+    "drop",
+    "truncate",
+    "alter",
+    "create",
+    "from",
+    "where",
+    "having",
+    "exec",
+    "execute",
+    "declare",
+    "waitfor",
+    "delay",
+    "sleep",
+    "benchmark",
+    "concat",
+    "information_schema",
+    "order",
+    "group",
+    "limit",
+    "values",
+    "table",
+];
+
+/// `DR/**/OP`, `UN/*x*/ION`, `S/**/EL/**/ECT`: a SQL keyword with comments inside it (MySQL
+/// drops them, word filters do not see the word).
+fn split_keyword(lower: &str) -> Option<Hit> {
+    let b = lower.as_bytes();
+    let alnum = |c: &u8| c.is_ascii_alphanumeric() || *c == b'_';
+    let mut from = 0;
+    while let Some(q) = lower[from..].find("/*") {
+        let p = from + q;
+        from = p + 2;
+        let start = p - b[..p].iter().rev().take_while(|c| alnum(c)).count();
+        if start == p {
+            continue;
+        }
+        let mut word = lower[start..p].to_string();
+        let mut at = p;
+        // Comment, word part, comment, word part, … while they touch.
+        while lower[at..].starts_with("/*") && word.len() <= 24 {
+            let Some(e) = lower[at + 2..].find("*/") else {
+                break;
+            };
+            let rs = at + 2 + e + 2;
+            let re = rs + b[rs..].iter().take_while(|c| alnum(c)).count();
+            if re == rs {
+                break;
+            }
+            word.push_str(&lower[rs..re]);
+            if SPLIT_KEYWORDS.contains(&word.as_str()) {
+                return Some(Hit::deny(
+                    "sqli.comment",
+                    start,
+                    "SQL keyword split by comments",
+                ));
+            }
+            at = re;
+        }
+    }
+    None
+}
+
 /// Scan one value.
 pub fn scan(_orig: &str, lower: &str, _ctx: Ctx) -> Option<Hit> {
     if lower.len() < 2 {
@@ -26,10 +95,16 @@ pub fn scan(_orig: &str, lower: &str, _ctx: Ctx) -> Option<Hit> {
     {
         return Some(Hit::deny("sqli.comment", p, "MySQL executable comment"));
     }
-    if let Some(p) = lower.ffind("/*+")
-        && lower[p + 3..].starts_with(|c: char| c.is_ascii_alphabetic() || c == ' ')
-    {
-        return Some(Hit::deny("sqli.comment", p, "SQL optimizer hint comment"));
+    if let Some(p) = lower.ffind("/*") {
+        let r = lower[p + 2..].trim_start_matches([' ', '\t', '\n']);
+        if r.strip_prefix('+')
+            .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_alphabetic() || c == ' '))
+        {
+            return Some(Hit::deny("sqli.comment", p, "SQL optimizer hint comment"));
+        }
+        if let Some(h) = split_keyword(lower) {
+            return Some(h);
+        }
     }
     if let Some((p, _)) = find_any(lower, SQL_IDENTS) {
         return Some(Hit::deny("sqli.keyword", p, "SQL schema/system identifier"));
@@ -57,8 +132,19 @@ pub fn scan(_orig: &str, lower: &str, _ctx: Ctx) -> Option<Hit> {
     }
     // Quote-break contexts (as libinjection's): the value closes a string literal the query
     // opened with `'`, `"` or a backtick.
+    let mut breaks: Vec<(char, usize)> = Vec::new();
     for qc in ['\'', '"', '`'] {
         let Some(q) = lower.find(qc) else { continue };
+        breaks.push((qc, q));
+        // `foo\''or'1`: the first quote is escaped; the one after it closes the literal.
+        if q > 0
+            && lower.as_bytes()[q - 1] == b'\\'
+            && let Some(r) = lower[q + 1..].find(qc)
+        {
+            breaks.push((qc, q + 1 + r));
+        }
+    }
+    for (qc, q) in breaks {
         // A balanced quote opened after a space before a letter quotes text (markdown
         // `code`, 'words'); it does not close the developer's literal.
         let b = lower.as_bytes();
@@ -140,6 +226,12 @@ mod tests {
             "user'collate nocase--",
             "') as cc FROM",
             "' union select",
+            "DROP sampletable;--",
+            "DR/**/OP/*bypass deny listing*/sampletable",
+            "1 un/**/ion sel/*x*/ect 1",
+            "9999 or /* +optimizer hint */ true",
+            "x' or email~all(array[email]);analyze--",
+            "1 GROUP BY CONCAT(0x716a787671,(SELECT MID((IFNULL(CAST(a_1_18 AS CHAR),0x20)),1,54) FROM db_x.t ORDER BY id LIMIT 571,1),0x7178716b71,FLOOR(RAND(0)*2)) HAVING MIN(",
         ] {
             assert!(hit(a).is_some(), "{a}");
         }
@@ -160,6 +252,12 @@ mod tests {
             "O'Brien; Smith",
             "when ready then go",
             "such as Paris from London",
+            "drop it; we will talk later",
+            "Drop me a line -- thanks",
+            "see /* note */ below",
+            "the price (approx.) is 5, (or 6), maybe",
+            "a/*b*/c",
+            "~/projects and ~user",
         ] {
             assert!(hit(b).is_none(), "{b}: {:?}", hit(b));
         }

@@ -8,10 +8,18 @@ pub fn is_operand(s: &str, t: &Tok) -> bool {
     matches!(t.t, T::Num | T::Str(_) | T::Var) || (t.t == T::Word && !is_w(s, t, LOGIC_WORDS))
 }
 
-/// Whether the text reads as prose: several plain words that are not SQL.
+/// Whether the text reads as prose: several plain words that are not SQL, and not buried in
+/// the parentheses and commas of an expression (`CONCAT(0x71,(SELECT MID((IFNULL(CAST(…`).
 pub fn prose(s: &str, toks: &[Tok]) -> bool {
-    let plain = toks
+    let glue = toks
         .iter()
+        .filter(|t| matches!(t.t, T::LParen | T::RParen | T::Comma | T::Semi))
+        .count();
+    plain_words(s, toks) >= 3.max(glue.div_ceil(2))
+}
+
+fn plain_words(s: &str, toks: &[Tok]) -> usize {
+    toks.iter()
         .filter(|t| t.t == T::Word && t.end - t.start > 2)
         .filter(|t| {
             let w = word(s, t);
@@ -37,8 +45,7 @@ pub fn prose(s: &str, toks: &[Tok]) -> bool {
                         | "by"
                 )
         })
-        .count();
-    plain >= 3
+        .count()
 }
 
 /// Rules over one token stream. `broke` = the stream starts right after a quote that closed
@@ -136,6 +143,21 @@ pub fn rules(s: &str, toks: &[Tok], broke: bool) -> Option<Hit> {
                                 "login",
                             ],
                         )
+                    }) =>
+                {
+                    return Some(Hit::deny("sqli.statement", t.start, "DDL statement"));
+                }
+                // `DROP sampletable;--`: a statement verb, one name, then the rest of the
+                // developer's query commented out.
+                "drop" | "truncate"
+                    if next(toks, i + 1).is_some_and(|k| {
+                        toks[k].t == T::Word && {
+                            let mut m = k + 1;
+                            if toks.get(m).is_some_and(|x| x.t == T::Semi) {
+                                m += 1;
+                            }
+                            toks.get(m).is_some_and(|x| x.t == T::Comment)
+                        }
                     }) =>
                 {
                     return Some(Hit::deny("sqli.statement", t.start, "DDL statement"));

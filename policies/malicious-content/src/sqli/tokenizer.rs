@@ -173,7 +173,15 @@ pub fn tokenize(s: &str, start: usize) -> Vec<Tok> {
                     T::Op
                 }
             }
-            b'+' | b'-' | b'*' | b'/' | b'%' | b'^' | b'~' | b':' => {
+            // `~`, `~*`: PostgreSQL's regular-expression match, a comparison.
+            b'~' => {
+                i += 1;
+                if b.get(i) == Some(&b'*') {
+                    i += 1;
+                }
+                T::Cmp
+            }
+            b'+' | b'-' | b'*' | b'/' | b'%' | b'^' | b':' => {
                 i += 1;
                 T::Op
             }
