@@ -239,6 +239,33 @@ fn js_shapes(lower: &str) -> Option<Hit> {
         .map(|(p, _)| Hit::deny("xss.script", p.min(lower.len()), "JavaScript DOM access"))
 }
 
+/// `" in valueOf=`, `'-location=`, `";toString=`: a quote closes the string, an operator (or
+/// `in`) continues the expression and a property that runs code on coercion or navigates is
+/// assigned (`\u0076alueOf` arrives here decoded).
+fn breakout_assignment(lower: &str) -> Option<usize> {
+    const HOOKS: &[&str] = &["valueof", "tostring", "location"];
+    if !lower.contains(['"', '\'']) {
+        return None;
+    }
+    let (p, hook) = find_any(lower, HOOKS)?;
+    let after = lower[p + hook.len()..].trim_start();
+    if !after.starts_with('=') || after.starts_with("==") {
+        return None;
+    }
+    // What precedes the property: `quote, blanks, operator or `in`, blanks, [object.]`.
+    let before =
+        lower[..p].trim_end_matches(|c: char| c.is_ascii_alphanumeric() || c == '.' || c == '_');
+    let before = before.trim_end();
+    let before = if let Some(b) = before.strip_suffix("in") {
+        b
+    } else {
+        before.strip_suffix([
+            '-', '+', '*', '/', '%', ',', ';', '|', '&', '^', '(', '!', '~',
+        ])?
+    };
+    before.trim_end().ends_with(['"', '\'']).then_some(p)
+}
+
 /// Scan one value.
 pub fn scan(_orig: &str, lower: &str, _ctx: Ctx) -> Option<Hit> {
     if lower.len() < 3 {
@@ -311,10 +338,21 @@ pub fn scan(_orig: &str, lower: &str, _ctx: Ctx) -> Option<Hit> {
     ) {
         return Some(Hit::deny("xss.url", p.min(lower.len()), "script URL"));
     }
-    if let Some((p, _)) = find_any(lower, &["data:,", "data:;base64"])
+    if let Some((p, _)) = find_any(&sq, &["data:,", "data:;base64"])
         && (lower.fcontains("alert") || lower.contains('<') || lower.fcontains("script"))
     {
-        return Some(Hit::deny("xss.url", p, "data URL with script"));
+        return Some(Hit::deny(
+            "xss.url",
+            p.min(lower.len()),
+            "data URL with script",
+        ));
+    }
+    if let Some(p) = breakout_assignment(lower) {
+        return Some(Hit::deny(
+            "xss.script",
+            p,
+            "string breakout assigning a coercion hook or location",
+        ));
     }
     // Event handler attributes outside a visible tag (attribute breakout: `" onclick=...`).
     let b = lower.as_bytes();
@@ -421,6 +459,10 @@ mod tests {
             "java\tscript:alert(1)",
             "<svg/onload=alert(1)>",
             "<a href=\"javascript:x\">",
+            "\"in valueOf=alert",
+            "'-location='javascript:alert(1)'",
+            "\";toString=x",
+            " data: , <x>",
         ] {
             assert!(hit(a).is_some(), "{a}");
         }
@@ -444,6 +486,10 @@ mod tests {
             "online shop",
             "Don't go",
             "<b>bold</b> text",
+            "set location=Berlin",
+            "\"Berlin\" is my location = home",
+            "the 'in' location=north",
+            "data: none, see <3",
         ] {
             assert!(hit(b).is_none(), "{b}: {:?}", hit(b));
         }
