@@ -32,6 +32,10 @@ pub fn variants(text: &str) -> Vec<String> {
         // Entities hiding percent escapes and the reverse (`%26lt%3B`).
         dec = unescape_js(&html_entities(&percent_decode(&dec, false)));
     }
+    // Base64 under the escapes (`\u0063\u006dVx…` is `cmVx…`).
+    if dec != text {
+        push_base64(&mut out, &dec);
+    }
     push_unique(&mut out, dec);
     push_base64(&mut out, text);
     out
@@ -46,6 +50,13 @@ fn push_base64(out: &mut Vec<String>, text: &str) {
         && s.chars()
             .all(|c| !c.is_control() || c.is_ascii_whitespace())
     {
+        // Escapes under the base64 (`_$$\u004e\u0044_FUNC$$_`).
+        if s.contains('\\') {
+            let u = unescape_js(&s);
+            if u != s {
+                push_unique(out, u);
+            }
+        }
         push_unique(out, s);
     }
 }
@@ -390,6 +401,17 @@ mod tests {
         assert!(v.iter().any(|s| s == "<script>"));
         let v = variants("&lt;img src=x onerror=alert(1)&gt;");
         assert!(v.iter().any(|s| s.starts_with("<img")));
+        // Escapes over base64, and base64 over escapes.
+        let v = variants("\\u0063\\u006dVxdWlyZSgiY2hpbGRfcHJvY2VzcyIpLmV4ZWMoJ3dob2FtaScpCg==");
+        assert!(
+            v.iter()
+                .any(|s| s.starts_with("require(\"child_process\")")),
+            "{v:?}"
+        );
+        let v = variants("XHUwMDc3XHUwMDY4aWxlKHRydWUpOwo=");
+        assert!(v.iter().any(|s| s.starts_with("while(true);")), "{v:?}");
+        // Plain words stay one variant.
+        assert_eq!(variants("hello world").len(), 1);
     }
 
     #[test]

@@ -680,7 +680,8 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx, obfuscated: bool) -> Option<Hit>
                     // starting the value, whatever words follow.
                     let toolish = !wordy
                         && at_start
-                        && w.bytes().any(|c| c == b'-' || c.is_ascii_digit())
+                        && (w.bytes().any(|c| c == b'-' || c.is_ascii_digit())
+                            || !words::ENGLISH.contains(&w.as_str()))
                         && lower[end..].starts_with([' ', '\t', '+', '\n'])
                         && !lower[end..]
                             .split([' ', '\t', '+', '\n'])
@@ -693,9 +694,24 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx, obfuscated: bool) -> Option<Hit>
                             .split([' ', '\t', '+', '\n'])
                             .next()
                             .is_some_and(|a| a.starts_with("--") && option(a));
+                    // `ll /var/www/`, `cat /path/file.gz`: a file command starting the value,
+                    // given an absolute path of two or more segments.
+                    let path_arg = at_start
+                        && words::FILE_COMMANDS.contains(&w.as_str())
+                        && lower[end..]
+                            .trim_start_matches([' ', '\t', '+'])
+                            .split([' ', '\t', '+', '\n'])
+                            .next()
+                            .is_some_and(|a| {
+                                a.starts_with('/')
+                                    && a[1..].contains('/')
+                                    && !a.starts_with("//")
+                                    && a.len() > 4
+                            });
                     if (!wordy && (with_sep || args || toolish) && !lone)
                         || ((with_sep || obfuscated) && args)
                         || long_opt
+                        || path_arg
                     {
                         let strong = with_sep || lower[end..].contains(['/', '|', ';', '>', '<']);
                         return Some(Hit {
@@ -709,6 +725,14 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx, obfuscated: bool) -> Option<Hit>
             }
         }
         i += 1;
+    }
+    // `find … -exec cat {} +`: find running a command on what it found.
+    if let Some((p, n)) = find_any(lower, &["-exec ", "-execdir ", "-ok "])
+        && let Some((w, _)) = command_at(lower, p + n.len())
+        && COMMAND_SET.contains(w.as_str())
+        && lower[..p].fcontains("find")
+    {
+        return Some(Hit::deny("rce.command", p, "find -exec command"));
     }
     // Windows cmd / PowerShell.
     if let Some((p, _)) = find_any(
@@ -947,6 +971,10 @@ mod tests {
             "ansible all -m ping\n",
             "ansible-config dump",
             "env --version",
+            "find /etc -name passwd -exec cat {} +\n",
+            "ll /var/www/",
+            "cat /path/file.gz\n",
+            "cscli alerts list",
         ] {
             assert!(hit(a).is_some(), "{a}");
         }
@@ -987,6 +1015,11 @@ mod tests {
             "time - the final frontier",
             "python3 is installed",
             "sha256sum of the file is abc",
+            "touch base tomorrow",
+            "mount everest",
+            "see /docs/setup for more",
+            "find us at //example.com",
+            "wall street",
         ] {
             assert!(hit(b).is_none(), "{b}: {:?}", hit(b));
         }

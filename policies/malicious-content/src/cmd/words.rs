@@ -420,6 +420,22 @@ pub const ALONE: &[&str] = &[
     "ansible-console",
 ];
 
+/// Commands outside [`WORDY`] that are still English words: never a command on the strength of
+/// the plain words after them alone.
+pub const ENGLISH: &[&str] = &[
+    "touch", "mount", "dig", "finger", "wall", "curl", "bun", "pry", "shred", "axel", "zip", "tar",
+    "disown", "logout", "uptime", "whois", "printf", "mutt", "octave", "deno", "sed", "grep",
+    "awk", "rpm", "yum", "mongo", "cmd", "base64", "gzip", "vim", "nano", "dash", "arp", "telnet",
+    "finger", "reboot", "shutdown", "poweroff", "passwd", "hostname",
+];
+
+/// Commands whose argument is a file or directory.
+pub const FILE_COMMANDS: &[&str] = &[
+    "cat", "tac", "ls", "ll", "dir", "find", "head", "tail", "more", "less", "cp", "mv", "rm",
+    "stat", "du", "nl", "od", "strings", "diff", "sort", "uniq", "wc", "tee", "ln", "sh", "bash",
+    "python", "perl", "php", "node", "ruby", "chmod", "chown", "xxd", "hexdump",
+];
+
 /// Commands that are also common words: need shell-looking arguments or a separator.
 pub const WORDY: &[&str] = &[
     "time", "ping", "cat", "find", "top", "env", "more", "less", "last", "who", "w", "type", "set",
