@@ -230,7 +230,11 @@ pub fn scan_inputs(inputs: &[ScanInput], settings: &Settings, report: &mut Repor
         if let Some(prev) = memo_key.as_ref().and_then(|k| memo.get(k)) {
             evidence_text.extend(prev.iter().cloned());
         } else if !whole {
-            let mut vars = text::variants(&text);
+            let mut vars = if matches!(inp.kind, InputKind::Path) {
+                text::variants_no_plus(&text)
+            } else {
+                text::variants(&text)
+            };
             // A parameter name that decodes to `k=v` smuggles a pair: scan its value part.
             if matches!(
                 inp.kind,

@@ -6,8 +6,16 @@ use gavel_policy_sdk::decode::{
 
 /// The decoded forms of a value worth scanning: as received, URL-decoded until stable (double
 /// encoding), HTML-entity and `\uXXXX` decoded, and base64-decoded when the whole value is
-/// clearly base64 of text. Duplicates are dropped.
+/// clearly base64 of text, and with `+` read as a space when the value looks form-encoded.
+/// Duplicates are dropped.
 pub fn variants(text: &str) -> Vec<String> {
+    let mut out = variants_no_plus(text);
+    push_plus(&mut out, text);
+    out
+}
+
+/// [`variants`] without reading `+` as a space: for the request path, where a `+` is a `+`.
+pub fn variants_no_plus(text: &str) -> Vec<String> {
     let mut out: Vec<String> = vec![text.to_string()];
     if !text.contains(['%', '&', '\\']) {
         // Nothing to URL-, entity- or escape-decode: only base64 can add a variant.
@@ -39,6 +47,24 @@ pub fn variants(text: &str) -> Vec<String> {
     push_unique(&mut out, dec);
     push_base64(&mut out, text);
     out
+}
+
+/// Form-encoded text that reached us undecoded (a path, a header, an XML attribute):
+/// `1+union+select` with `+` read as the space it encodes. Only for text with no space of its
+/// own and not base64 (whose alphabet has `+`).
+fn push_plus(out: &mut Vec<String>, text: &str) {
+    let b = text.as_bytes();
+    if !b.contains(&b'+')
+        || b.contains(&b' ')
+        || b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=' | b'-' | b'_'))
+        || !b
+            .windows(3)
+            .any(|w| w[1] == b'+' && w[0].is_ascii_alphanumeric() && w[2].is_ascii_alphanumeric())
+    {
+        return;
+    }
+    push_unique(out, percent_decode(text, true));
 }
 
 /// Add the base64 decoding of `text` when the whole value is clearly base64 of text.
@@ -410,6 +436,19 @@ mod tests {
         );
         let v = variants("XHUwMDc3XHUwMDY4aWxlKHRydWUpOwo=");
         assert!(v.iter().any(|s| s.starts_with("while(true);")), "{v:?}");
+        // `+` as an encoded space, but not inside base64 or spaced text.
+        assert!(
+            variants("1+union+select+1,2")
+                .iter()
+                .any(|s| s == "1 union select 1,2")
+        );
+        assert!(
+            variants("%22+WAITFOR+DELAY+%27")
+                .iter()
+                .any(|s| s == "\" WAITFOR DELAY '")
+        );
+        assert!(!variants("aGVsbG8+d29ybGQ=").iter().any(|s| s.contains(' ')));
+        assert_eq!(variants("a+b is c+d").len(), 1);
         // Plain words stay one variant.
         assert_eq!(variants("hello world").len(), 1);
     }
