@@ -612,6 +612,58 @@ async fn slow_relay(upstream: u16) -> Result<u16, String> {
     Ok(port)
 }
 
+/// `gavel-bench --relay <host:port>`: a bare TCP relay to `host:port` in a process of its own,
+/// the floor of any proxy: one more process and two more loopback hops on the runtime's path,
+/// no HTTP parsing, no tee. Prints its port on stdout, then serves until killed.
+async fn relay_child(upstream: &str) {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap_or_else(|e| fail(&e.to_string()));
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+    println!("{port}");
+    loop {
+        let Ok((mut client, _)) = listener.accept().await else {
+            continue;
+        };
+        let upstream = upstream.to_owned();
+        tokio::spawn(async move {
+            let _ = client.set_nodelay(true);
+            if let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await {
+                let _ = server.set_nodelay(true);
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+            }
+        });
+    }
+}
+
+/// A sandbox with no extension whose runtime reaches the emulator through [`relay_child`].
+async fn relayed_sandbox() -> Result<(LambdaEnv, tokio::process::Child), String> {
+    use tokio::io::AsyncBufReadExt;
+    let opts = bench_opts(None, "monitor");
+    let emulator = Emulator::start(opts.function.clone())
+        .await
+        .map_err(|e| format!("emulator: {e}"))?;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut child = tokio::process::Command::new(exe)
+        .args(["--relay", &emulator.addr().to_string()])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("relay: {e}"))?;
+    let stdout = child.stdout.take().ok_or("relay: no stdout")?;
+    let mut line = String::new();
+    tokio::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .await
+        .map_err(|e| format!("relay: {e}"))?;
+    let port: u16 = line
+        .trim()
+        .parse()
+        .map_err(|_| format!("relay said {line:?}"))?;
+    let opts = opts.env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"));
+    Ok((LambdaEnv::start_on(emulator, opts).await?, child))
+}
+
 /// Monitor-mode options whose every verdict goes to an SQS queue in moto behind a slow relay.
 async fn slow_destination(gavel: &Path, moto: &Moto) -> Result<(Options, String), String> {
     let (url, arn) = moto.create_queue("bench-slow").await?;
@@ -668,6 +720,9 @@ async fn overhead_figures(
             .await?,
         ),
     ];
+    // The floor of any proxy process: a bare TCP relay, no HTTP, no tee.
+    let (relayed, _relay) = relayed_sandbox().await?;
+    envs.push(("bare relay", relayed));
     let queue = match slow {
         Some((opts, url)) => {
             envs.push(("slow destination", LambdaEnv::start(opts).await?));
@@ -754,6 +809,12 @@ async fn memory_figures(gavel: &Path, total: usize) -> Result<(Vec<(usize, u64)>
 
 #[tokio::main]
 async fn main() {
+    // The bare relay of the overhead figures runs as a child of the bench itself.
+    if let [_, flag, upstream] = std::env::args().collect::<Vec<_>>().as_slice()
+        && flag == "--relay"
+    {
+        return relay_child(upstream).await;
+    }
     let a = args();
     let Some(gavel) = paths::gavel_bin() else {
         fail(&format!(
@@ -834,6 +895,13 @@ async fn main() {
                 us(d99),
                 250.0,
                 "≤ 250 µs",
+            ));
+        } else if l.name == "bare relay" {
+            rows.push(row_info(
+                "floor: a bare TCP relay process (no HTTP, no tee) on the same path, p50 added",
+                format!("{} (p99 {})", us(d50), us(d99)),
+                "what any out-of-process proxy pays here",
+                "–",
             ));
         } else if l.name == "slow destination" {
             // Against monitor mode without a destination: what the slow destination adds.
@@ -986,8 +1054,9 @@ async fn main() {
     let _ = writeln!(
         details,
         "{} invocations per sandbox after 50 warm-up rounds, interleaved (direct, monitor, enforce, proxy only, \
-         slow destination in rotating order; {} ms pause before each), freezing off. Slow destination: monitor mode with every verdict \
-         sent to SQS (moto) through a relay that holds each request {SLOW_DESTINATION_MS} ms. Duration: from enqueue at the emulator to the runtime's \
+         bare relay, slow destination in rotating order; {} ms pause before each), freezing off. Slow destination: monitor mode with every verdict \
+         sent to SQS (moto) through a relay that holds each request {SLOW_DESTINATION_MS} ms. Bare relay: no extension; \
+         the runtime reaches the Runtime API through a separate process that copies TCP bytes both ways. Duration: from enqueue at the emulator to the runtime's \
          `/response`, so it includes awslambdaric and the Python handler; the direct sandbox is the floor.\n",
         a.n, a.gap_ms
     );

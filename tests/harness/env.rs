@@ -260,6 +260,13 @@ impl LambdaEnv {
         let emulator = Emulator::start(opts.function.clone())
             .await
             .map_err(|e| format!("emulator: {e}"))?;
+        Self::start_on(emulator, opts).await
+    }
+
+    /// [`LambdaEnv::start`] on an emulator that is already running, so that something can be
+    /// put in front of it first (the bench's bare relay, reached through an `env` override of
+    /// `AWS_LAMBDA_RUNTIME_API`).
+    pub async fn start_on(emulator: Emulator, opts: Options) -> Result<Self, String> {
         let dir = tempfile::Builder::new()
             .prefix("gavel-e2e-")
             .tempdir()

@@ -6,6 +6,7 @@ use std::time::Instant;
 use wasmtime::{ResourceLimiter, Trap};
 
 use super::bindings::exports::gavel::policy::types::{Finding, Invocation, Verdict};
+use super::ticker::Busy;
 use super::{Decision, Engine, LoadedPolicy, Phase, Severity};
 
 /// Bounds on what a policy may return; anything larger is malformed output, not a verdict.
@@ -18,11 +19,16 @@ pub const MAX_FIELD_BYTES: usize = 4096;
 /// Store data: the memory limiter.
 pub struct HostState {
     memory_cap: usize,
+    /// Keeps the epoch clock running for as long as the store lives.
+    _busy: Busy,
 }
 
 impl HostState {
-    pub(super) fn new(memory_cap: usize) -> Self {
-        Self { memory_cap }
+    pub(super) fn new(memory_cap: usize, busy: Busy) -> Self {
+        Self {
+            memory_cap,
+            _busy: busy,
+        }
     }
 }
 

@@ -220,7 +220,7 @@ impl Engine {
     ) -> wasmtime::Result<(Store<HostState>, GavelPolicy)> {
         let mut store = Store::new(
             &self.inner.wasmtime,
-            HostState::new(self.inner.memory_bytes),
+            HostState::new(self.inner.memory_bytes, self.inner.ticker.busy()),
         );
         store.limiter(|state| state);
         store.set_epoch_deadline(self.inner.deadline_ticks);

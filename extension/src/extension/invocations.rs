@@ -38,10 +38,10 @@ enum Evaluated {
 
 impl Evaluated {
     /// Start a deferred evaluation.
-    fn start(self, policies: Option<&Arc<PolicySet>>) -> Self {
-        match (self, policies) {
+    fn start(self, invocations: &Invocations) -> Self {
+        match (self, invocations.policies.get()) {
             (Evaluated::Deferred(phase, seen), Some(policies)) => {
-                Evaluated::Running(Invocations::spawn(policies, phase, seen))
+                Evaluated::Running(invocations.spawn(policies, phase, seen))
             }
             (Evaluated::Deferred(..), None) => Evaluated::Done(Vec::new()),
             (other, _) => other,
@@ -116,6 +116,9 @@ pub struct Invocations {
     proxied: AtomicBool,
     telemetry: Arc<TelemetryStore>,
     telemetry_on: AtomicBool,
+    /// The extension's runtime: evaluations go to its blocking pool even when the proxy's
+    /// thread asks for them (enforce mode), so there is one pool of evaluation threads.
+    runtime: Option<tokio::runtime::Handle>,
 }
 
 impl Invocations {
@@ -131,6 +134,7 @@ impl Invocations {
             proxied: AtomicBool::new(false),
             telemetry,
             telemetry_on: AtomicBool::new(false),
+            runtime: tokio::runtime::Handle::try_current().ok(),
         }
     }
 
@@ -162,9 +166,18 @@ impl Invocations {
 
     /// Evaluate `phase` on a blocking thread; the payload copies into the policies' input
     /// happen there too, never on the runtime's request path.
-    fn spawn(policies: &Arc<PolicySet>, phase: Phase, seen: Seen) -> JoinHandle<Vec<Outcome>> {
+    fn spawn(
+        &self,
+        policies: &Arc<PolicySet>,
+        phase: Phase,
+        seen: Seen,
+    ) -> JoinHandle<Vec<Outcome>> {
         let policies = policies.clone();
-        tokio::task::spawn_blocking(move || policies.evaluate(phase, seen.into_input()))
+        let job = move || policies.evaluate(phase, seen.into_input());
+        match &self.runtime {
+            Some(rt) => rt.spawn_blocking(job),
+            None => tokio::task::spawn_blocking(job),
+        }
     }
 
     /// Wait until the invocation `request_id` is answered (or `deadline` passes), then build
@@ -214,11 +227,7 @@ impl Invocations {
 
     async fn record(&self, request_id: &str, pending: Pending) -> Finished {
         // Start every deferred phase first so they run side by side, then collect in order.
-        let started: Vec<Evaluated> = pending
-            .request
-            .into_iter()
-            .map(|e| e.start(self.policies.get()))
-            .collect();
+        let started: Vec<Evaluated> = pending.request.into_iter().map(|e| e.start(self)).collect();
         let mut outcomes = Vec::new();
         for evaluated in started {
             outcomes.extend(evaluated.outcomes().await);
@@ -241,7 +250,7 @@ impl Invocations {
                 );
                 input.telemetry = records.iter().map(|r| r.to_string()).collect();
                 outcomes.extend(
-                    Self::spawn(policies, Phase::Telemetry, input)
+                    self.spawn(policies, Phase::Telemetry, input)
                         .await
                         .unwrap_or_default(),
                 );
@@ -279,9 +288,7 @@ impl Invocations {
         phase: Phase,
         input: Seen,
     ) -> Vec<Outcome> {
-        Self::spawn(policies, phase, input)
-            .await
-            .unwrap_or_default()
+        self.spawn(policies, phase, input).await.unwrap_or_default()
     }
 
     fn blocked_body(outcomes: &[Outcome], what: &str) -> Bytes {

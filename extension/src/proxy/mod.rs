@@ -55,8 +55,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::HeaderMap;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use tokio::sync::{oneshot, watch};
 
 /// A boxed, `Send` future: what [`Interceptor`] methods return, keeping the trait object-safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -115,6 +114,9 @@ pub enum ProxyError {
         #[source]
         source: std::io::Error,
     },
+    /// The proxy's thread or its async runtime could not be started.
+    #[error("Runtime API proxy cannot start its thread: {0}")]
+    Thread(#[source] std::io::Error),
     /// The upstream Runtime API address is not a `host:port`.
     #[error("invalid upstream Runtime API address `{upstream}` (want host:port): {reason}")]
     InvalidUpstream {
@@ -311,48 +313,64 @@ impl ProxyConfig {
 pub struct Proxy {
     local_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    /// Fires (or is dropped) when the proxy's thread has stopped serving.
+    stopped: oneshot::Receiver<()>,
 }
 
 impl Proxy {
-    /// Binds the listen address and starts serving on a spawned task.
+    /// Binds the listen address and starts serving on a thread of its own.
+    ///
+    /// The proxy is on the function's critical path and nothing else in gavel is: it gets its
+    /// own single-threaded runtime so a `/next` or `/response` never waits behind telemetry,
+    /// record building or delivery scheduled on the extension's runtime. Work the interceptor
+    /// hands off (policy evaluation) goes wherever the interceptor sends it.
     ///
     /// # Errors
     ///
-    /// [`ProxyError::InvalidUpstream`] for an unusable upstream address and
-    /// [`ProxyError::Bind`] when the port cannot be bound — report either through `init/error`.
+    /// [`ProxyError::InvalidUpstream`] for an unusable upstream address, [`ProxyError::Bind`]
+    /// when the port cannot be bound and [`ProxyError::Thread`] when the thread or its runtime
+    /// cannot start — report any of them through `init/error`.
     pub async fn bind(
         config: ProxyConfig,
         interceptor: Arc<dyn Interceptor>,
     ) -> Result<Self, ProxyError> {
         let upstream = upstream::Upstream::new(&config.upstream)?;
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| ProxyError::Bind {
-                addr: config.listen,
-                source,
-            })?;
-        let local_addr = listener.local_addr().map_err(|source| ProxyError::Bind {
+        let bind_err = |source| ProxyError::Bind {
             addr: config.listen,
             source,
-        })?;
+        };
+        let listener = std::net::TcpListener::bind(config.listen).map_err(bind_err)?;
+        listener.set_nonblocking(true).map_err(bind_err)?;
+        let local_addr = listener.local_addr().map_err(bind_err)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(ProxyError::Thread)?;
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let (done, stopped) = oneshot::channel();
         let state = Arc::new(server::State {
             upstream,
             interceptor,
             tee_limit: config.tee_limit,
         });
-        let task = tokio::spawn(server::serve(
-            listener,
-            state,
-            shutdown_rx,
-            config.shutdown_grace,
-        ));
+        let grace = config.shutdown_grace;
+        std::thread::Builder::new()
+            .name("gavel-proxy".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match tokio::net::TcpListener::from_std(listener) {
+                        Ok(listener) => server::serve(listener, state, shutdown_rx, grace).await,
+                        Err(e) => tracing::error!(error = %e, "Runtime API proxy cannot serve"),
+                    }
+                });
+                let _ = done.send(());
+            })
+            .map_err(ProxyError::Thread)?;
         tracing::info!(%local_addr, upstream = %config.upstream, "Runtime API proxy listening");
         Ok(Self {
             local_addr,
             shutdown,
-            task,
+            stopped,
         })
     }
 
@@ -361,18 +379,19 @@ impl Proxy {
         self.local_addr
     }
 
-    /// True once the serving task has ended (after shutdown, or if it failed).
-    pub fn is_finished(&self) -> bool {
-        self.task.is_finished()
+    /// True once the proxy has stopped serving (after shutdown, or if it failed).
+    pub fn is_finished(&mut self) -> bool {
+        !matches!(
+            self.stopped.try_recv(),
+            Err(oneshot::error::TryRecvError::Empty)
+        )
     }
 
     /// Stops accepting, lets in-flight exchanges finish within the configured grace, then
     /// cuts what is left and returns.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
-        let task = self.task;
-        if let Err(e) = task.await {
-            tracing::error!(error = %e, "Runtime API proxy task failed");
-        }
+        // Err: the thread ended without saying so (a panic); either way it has stopped.
+        let _ = self.stopped.await;
     }
 }
