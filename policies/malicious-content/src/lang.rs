@@ -751,6 +751,8 @@ mod tests {
             "see the [system](https://example.org/docs) page",
             "the (system) (see below) is [exec] (1)",
             "price: $ 5 {approx}",
+            "cost: $ {amount} per month",
+            "Total: $ {{price}}",
             "arr[0](x) and items[1].name",
             "see http://example.com/system\n(more below)",
         ] {

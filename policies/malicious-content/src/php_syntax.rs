@@ -304,16 +304,24 @@ fn variable_variable(lower: &str) -> Option<Hit> {
             continue;
         }
         let spaced = j > start + 1;
-        if inner.starts_with(['\'', '"', '`', '$']) || (spaced && !inner.contains('\n')) {
+        // `$ {'a'.'b'}`, `${$a}`: an expression only PHP evaluates to a name.
+        if inner.starts_with(['\'', '"', '`', '$']) {
             return Some(Hit::deny("php.variable", start, "PHP variable variable"));
         }
+        // `${a}`, `$   { CONSTANT }` as the whole value: also an unfilled template
+        // placeholder (`$ {amount}` after a currency sign), so weak unless spaced inside too.
         if start == lower.len() - lower.trim_start().len()
             && end == lower.trim_end().len()
             && inner
                 .bytes()
                 .all(|c| c.is_ascii_alphanumeric() || c == b'_')
         {
-            return Some(Hit::alert("php.variable", start, "PHP variable variable"));
+            return Some(Hit {
+                rule: "php.variable",
+                strong: spaced && lower[j + 1..end - 1].starts_with([' ', '\t']),
+                at: start,
+                msg: "PHP variable variable",
+            });
         }
     }
     None
