@@ -662,8 +662,37 @@ fn php_filename(lower: &str) -> Option<usize> {
     if name.fcontains(".php.") || name == ".htaccess" || name == ".user.ini" {
         return Some(0);
     }
+    // Server and application configuration a web upload must never replace, also as a
+    // renamed copy (`wp-config-php.bak`).
+    if name.starts_with("wp-config")
+        || CONFIG_FILES.contains(&t)
+        || t.strip_prefix("config_")
+            .is_some_and(|r| r.ends_with(".yml"))
+    {
+        return Some(0);
+    }
     None
 }
+
+/// Configuration files by name (web server, PHP frameworks, environment, SSH).
+const CONFIG_FILES: &[&str] = &[
+    ".htpasswd",
+    ".htdigest",
+    "web.config",
+    ".env",
+    "config.yml",
+    "parameters.yml",
+    "security.yml",
+    "services.yml",
+    "routing.yml",
+    "settings.php",
+    "settings.local.php",
+    "default.settings.php",
+    "local.xml",
+    "authorized_keys",
+    ".bashrc",
+    ".profile",
+];
 
 /// Whether `word` occurs as a word in `lower` (re-exported for tests).
 pub fn has_word(lower: &str, word: &str) -> bool {

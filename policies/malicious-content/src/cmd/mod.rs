@@ -171,6 +171,23 @@ fn deobfuscate(lower: &str) -> String {
             i += 2;
             continue;
         }
+        // A short quoted fragment glued to a word (`kill '-'9`, `"c"at`): the shell drops
+        // the quotes.
+        if (c == b'\'' || c == b'"')
+            && let Some(len) = b[i + 1..].iter().take(5).position(|&x| x == c)
+            && len > 0
+            && b[i + 1..i + 1 + len]
+                .iter()
+                .all(|x| !x.is_ascii_whitespace() && *x != b'\'' && *x != b'"')
+            && (b
+                .get(i + len + 2)
+                .is_some_and(|x| x.is_ascii_alphanumeric())
+                || (i > 0 && b[i - 1].is_ascii_alphanumeric()))
+        {
+            out.extend_from_slice(&b[i + 1..i + 1 + len]);
+            i += len + 2;
+            continue;
+        }
         // Empty substitutions: ``` `` ```, `$()`, and short unset `${xx}`.
         if c == b'`' && next == Some(b'`') {
             i += 2;
@@ -498,8 +515,9 @@ pub fn scan(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
         h.strong = true;
         return Some(h);
     }
-    if let Some(x) = expand_vars(&d) {
-        let x = crate::grams::Indexed::derived(lower, x);
+    // Expand before removing quotes and backslashes: `$u\c` names `u`, not `uc`.
+    if let Some(x) = expand_vars(lower) {
+        let x = crate::grams::Indexed::derived(lower, deobfuscate(&x));
         if let Some(mut h) = scan_one(orig, &x, ctx, true) {
             h.at = h.at.min(lower.len());
             return Some(h);
@@ -626,11 +644,13 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx, obfuscated: bool) -> Option<Hit>
                 return Some(h);
             }
             if let Some((mut w, mut end)) = command_at(lower, j) {
+                let mut versioned = false;
                 if !COMMAND_SET.contains(w.as_str()) {
-                    // `python3.10`, `gcc7.4`: a versioned binary name.
+                    // `python3.10`, `gcc7.4`: a versioned binary name (not a word any more).
                     let base = w.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
                     if base.len() >= 2 && base.len() < w.len() && COMMAND_SET.contains(base) {
                         w = base.to_string();
+                        versioned = true;
                     }
                 }
                 // `time sh -c id`, `nohup curl x`, `flock -u / whoami`: a wrapper runs the
@@ -644,7 +664,7 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx, obfuscated: bool) -> Option<Hit>
                     end += 1;
                 }
                 let known = COMMAND_SET.contains(w.as_str());
-                let wordy = WORDY_SET.contains(w.as_str());
+                let wordy = WORDY_SET.contains(w.as_str()) && !versioned;
                 let sep_char = if i > 0 { b[i - 1] } else { 0 };
                 // `curl/7.58.0` is a product token (User-Agent), not a command line.
                 let product = lower[end..].starts_with(['/', '=']);
@@ -725,6 +745,19 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx, obfuscated: bool) -> Option<Hit>
             }
         }
         i += 1;
+    }
+    // `\!whoami`, `:!id`: an editor / pager / ftp shell escape.
+    let mut from = 0;
+    while let Some(q) = lower[from..].find('!') {
+        let p = from + q;
+        from = p + 1;
+        if (p == 0 || matches!(b[p - 1], b' ' | b'\\' | b':' | b'\n' | b';'))
+            && let Some((w, _)) = command_at(lower, p + 1)
+            && COMMAND_SET.contains(w.as_str())
+            && !WORDY_SET.contains(w.as_str())
+        {
+            return Some(Hit::deny("rce.command", p, "shell escape"));
+        }
     }
     // `find … -exec cat {} +`: find running a command on what it found.
     if let Some((p, n)) = find_any(lower, &["-exec ", "-execdir ", "-ok "])
@@ -975,6 +1008,13 @@ mod tests {
             "ll /var/www/",
             "cat /path/file.gz\n",
             "cscli alerts list",
+            "garb=adduse[r];$garb pizza\n",
+            "{n$u\\c$u,-nlvp,777}\n",
+            "kill '-'9\n",
+            "python3.10 cmd",
+            ";ex dddd +silent\\\\ \\!whoami +wq\n",
+            "aa-disable php-fpm",
+            "{ls,-la}",
         ] {
             assert!(hit(a).is_some(), "{a}");
         }
@@ -1020,6 +1060,11 @@ mod tests {
             "see /docs/setup for more",
             "find us at //example.com",
             "wall street",
+            "Hello!whoami",
+            "wow! curl up with a book",
+            "it's 'a'ok",
+            "{a,b,c}",
+            "{\"name\":\"x\"}",
         ] {
             assert!(hit(b).is_none(), "{b}: {:?}", hit(b));
         }

@@ -30,6 +30,13 @@ fn brace(lower: &str) -> Option<Hit> {
         if inner.starts_with(',') {
             return Some(Hit::deny("rce.shell-syntax", open, "bash brace expansion"));
         }
+        // `{nc,-nlvp,777}`, `{ls,-la}`: a command and its options as one brace word.
+        let mut alts = inner.split(',');
+        if alts.next().is_some_and(|c| COMMAND_SET.contains(c))
+            && alts.any(|a| a.starts_with('-') || a.starts_with('/'))
+        {
+            return Some(Hit::deny("rce.shell-syntax", open, "bash brace expansion"));
+        }
         let mut ps = open;
         while ps > 0 && b[ps - 1].is_ascii_alphanumeric() {
             ps -= 1;
