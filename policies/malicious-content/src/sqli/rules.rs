@@ -48,6 +48,43 @@ fn plain_words(s: &str, toks: &[Tok]) -> usize {
         .count()
 }
 
+/// `from` at `i` followed by a table name (`t`, `db.t`, `` `t` ``) and a clause that continues
+/// a query: `limit`, `where <col> <cmp>`, `group by` / `order by` `<col>`.
+fn from_clause(s: &str, toks: &[Tok], i: usize) -> bool {
+    let mut k = i + 1;
+    let mut quoted = false;
+    // The name: words joined by dots.
+    loop {
+        let Some(x) = toks.get(k) else { return false };
+        if x.t != T::Word {
+            return false;
+        }
+        quoted |= word(s, x).starts_with('`') || word(s, x).contains('_');
+        k += 1;
+        if toks.get(k).is_some_and(|d| d.t == T::Dot) {
+            quoted = true;
+            k += 1;
+        } else {
+            break;
+        }
+    }
+    let Some(c) = toks.get(k) else { return false };
+    let after = |m: usize| toks.get(m).map(|x| (x.t, word(s, x)));
+    match word(s, c) {
+        "limit" => quoted || matches!(after(k + 1), Some((T::Num, _))),
+        "where" => {
+            matches!(after(k + 1), Some((T::Word, _)))
+                && matches!(after(k + 2), Some((T::Cmp | T::LParen, _)))
+                || matches!(after(k + 1), Some((T::Word, w)) if SQL_FUNC_SET.contains(w))
+        }
+        "group" | "order" => {
+            matches!(after(k + 1), Some((T::Word, "by")))
+                && matches!(after(k + 2), Some((T::Word | T::Num, _)))
+        }
+        _ => false,
+    }
+}
+
 /// Rules over one token stream. `broke` = the stream starts right after a quote that closed
 /// the developer's string literal.
 pub fn rules(s: &str, toks: &[Tok], broke: bool) -> Option<Hit> {
@@ -146,6 +183,11 @@ pub fn rules(s: &str, toks: &[Tok], broke: bool) -> Option<Hit> {
                     }) =>
                 {
                     return Some(Hit::deny("sqli.statement", t.start, "DDL statement"));
+                }
+                // `FROM t WHERE a=`, `FROM `db`.`t` LIMIT`, `FROM t GROUP BY c`: the value
+                // starts with the FROM clause of a query.
+                "from" if next(toks, 0) == Some(i) && from_clause(s, toks, i) => {
+                    return Some(Hit::deny("sqli.statement", t.start, "FROM clause"));
                 }
                 // `DROP sampletable;--`: a statement verb, one name, then the rest of the
                 // developer's query commented out.
