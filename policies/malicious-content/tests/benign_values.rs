@@ -104,6 +104,9 @@ const QUERY_VALUES: &[&str] = &[
     "wait... what?",
     "src/main.rs",
     "users/123/avatar.png",
+    r#"{"id":"evt_test","type":"payment_intent.succeeded"}"#,
+    r#"{"merchant_id":"MLEFBHHSJGVHD","type":"payment.updated","event_id":"c3c5"}"#,
+    r#"[{"id":"1","cat":"books"},{"id":"2","ls":"x"}]"#,
 ];
 
 const BODIES: &[&str] = &[

@@ -178,11 +178,9 @@ fn deobfuscate(lower: &str) -> String {
             && len > 0
             && b[i + 1..i + 1 + len]
                 .iter()
-                .all(|x| !x.is_ascii_whitespace() && *x != b'\'' && *x != b'"')
-            && (b
-                .get(i + len + 2)
+                .all(|x| x.is_ascii_alphanumeric() || *x == b'-')
+            && b.get(i + len + 2)
                 .is_some_and(|x| x.is_ascii_alphanumeric())
-                || (i > 0 && b[i - 1].is_ascii_alphanumeric()))
         {
             out.extend_from_slice(&b[i + 1..i + 1 + len]);
             i += len + 2;
@@ -666,8 +664,9 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx, obfuscated: bool) -> Option<Hit>
                 let known = COMMAND_SET.contains(w.as_str());
                 let wordy = WORDY_SET.contains(w.as_str()) && !versioned;
                 let sep_char = if i > 0 { b[i - 1] } else { 0 };
-                // `curl/7.58.0` is a product token (User-Agent), not a command line.
-                let product = lower[end..].starts_with(['/', '=']);
+                // `curl/7.58.0` is a product token (User-Agent), not a command line; `"cmd":`
+                // and `ping:` are keys and labels.
+                let product = lower[end..].starts_with(['/', '=', ':']);
                 if known && !product {
                     let args = shell_args(&lower[end..]);
                     let with_sep =
@@ -1065,6 +1064,9 @@ mod tests {
             "it's 'a'ok",
             "{a,b,c}",
             "{\"name\":\"x\"}",
+            "{\"id\":\"evt_test\",\"type\":\"payment_intent.succeeded\"}",
+            "{\"a\":\"b\",\"id\":\"c\",\"cat\":\"d\"}",
+            "{\"cmd\":\"ping\",\"host\":\"example.com\"}",
         ] {
             assert!(hit(b).is_none(), "{b}: {:?}", hit(b));
         }
