@@ -781,6 +781,7 @@ mod tests {
             "the (system) (see below) is [exec] (1)",
             "price: $ 5 {approx}",
             "cost: $ {amount} per month",
+            "string(STRIP ${${list_var}} ${list_var})",
             "Total: $ {{price}}",
             "arr[0](x) and items[1].name",
             "see http://example.com/system\n(more below)",

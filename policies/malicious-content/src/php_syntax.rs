@@ -305,7 +305,10 @@ fn variable_variable(lower: &str) -> Option<Hit> {
         }
         let spaced = j > start + 1;
         // `$ {'a'.'b'}`, `${$a}`: an expression only PHP evaluates to a name.
-        if inner.starts_with(['\'', '"', '`', '$']) {
+        // (`${${name}}` is a nested CMake / shell reference, not PHP.)
+        if inner.starts_with(['\'', '"', '`'])
+            || (inner.starts_with('$') && (spaced || !inner.starts_with("${")))
+        {
             return Some(Hit::deny("php.variable", start, "PHP variable variable"));
         }
         // `${a}`, `$   { CONSTANT }` as the whole value: also an unfilled template

@@ -121,7 +121,7 @@ fn corpus_goals() {
     // Floors at the rates reached (percent detected, percent of benign flagged).
     // Not yet at the 95 % / 5 % targets for most families; these floors stop regressions.
     let goals: &[(&str, f64, f64)] = &[
-        ("sqli", 86.5, 9.5),
+        ("sqli", 86.5, 9.0),
         ("java", 99.0, 0.0),
         ("rce", 95.5, 14.0),
         ("php", 99.0, 9.0),

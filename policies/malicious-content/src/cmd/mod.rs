@@ -44,13 +44,16 @@ fn command_at(lower: &str, i: usize) -> Option<(String, usize)> {
         }
     }
     // A quoted command word: `'curl' http://x`, `"cscli" alerts`.
+    let mut quotes = 0;
     if matches!(b.get(j), Some(b'\'' | b'"'))
         && b.get(j + 1).is_some_and(|c| c.is_ascii_alphabetic())
     {
         j += 1;
+        quotes += 1;
     }
     let mut w = String::new();
     let mut k = j;
+    let mut split = false;
     while k < b.len() && w.len() < 32 {
         let c = b[k];
         if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.') {
@@ -60,10 +63,19 @@ fn command_at(lower: &str, i: usize) -> Option<(String, usize)> {
             && b.get(k + 1).is_some_and(|n| n.is_ascii_alphanumeric())
         {
             // Quote / backslash splitting inside a word.
+            if c != b'\\' {
+                quotes += 1;
+                split = true;
+            }
         } else {
             break;
         }
         k += 1;
+    }
+    // Splitting quotes come in pairs (`w'h'o'am'i`, `"c"at`); an odd one opens a string that
+    // goes on past the word (`r'm\.[a-z]'`, a Python raw string), not a disguised command.
+    if split && (quotes + usize::from(matches!(b.get(k), Some(b'\'' | b'"')))) % 2 == 1 {
+        return None;
     }
     // `base64,iVBOR` (a data: URL) or `ls=1` is one word / an assignment, not a command.
     if matches!(b.get(k), Some(b',')) {
@@ -311,6 +323,19 @@ fn glob_match(p: &[u8], t: &[u8]) -> bool {
     }
 }
 
+/// Whether a pattern has a letter outside its bracket expressions (`/[^\n]*` has none).
+fn literal_letter(tok: &[u8]) -> bool {
+    let mut depth = 0;
+    tok.iter().any(|&c| {
+        match c {
+            b'[' => depth += 1,
+            b']' if depth > 0 => depth -= 1,
+            _ => {}
+        }
+        depth == 0 && c.is_ascii_alphabetic()
+    })
+}
+
 /// A wildcard pattern (`/[e]?c/pa*wd`, `/b?n/b[a]sh`) with a literal letter or two that
 /// matches a sensitive path: the offset of the pattern.
 fn globbed_path(lower: &str) -> Option<usize> {
@@ -366,7 +391,7 @@ fn globbed_path(lower: &str) -> Option<usize> {
         let tok = &b[at..end];
         if tok.len() > 64
             || !tok.iter().any(|c| matches!(c, b'?' | b'*' | b'['))
-            || tok.iter().filter(|c| c.is_ascii_alphabetic()).count() < 1
+            || !literal_letter(tok)
         {
             continue;
         }
@@ -498,7 +523,7 @@ fn inline_code(lower: &str, j: usize) -> Option<Hit> {
 
 /// Scan one value (and its shell-deobfuscated form).
 pub fn scan(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
-    if let Some(h) = scan_one(orig, lower, ctx, false) {
+    if let Some(h) = scan_one(orig, lower, ctx, None) {
         return Some(h);
     }
     // Every rewrite in `deobfuscate` starts at one of these bytes.
@@ -507,7 +532,7 @@ pub fn scan(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     }
     let d = crate::grams::Indexed::derived(lower, deobfuscate(lower));
     if &*d != lower
-        && let Some(mut h) = scan_one(orig, &d, ctx, true)
+        && let Some(mut h) = scan_one(orig, &d, ctx, Some(lower))
     {
         h.at = h.at.min(lower.len());
         h.strong = true;
@@ -516,7 +541,7 @@ pub fn scan(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     // Expand before removing quotes and backslashes: `$u\c` names `u`, not `uc`.
     if let Some(x) = expand_vars(lower) {
         let x = crate::grams::Indexed::derived(lower, deobfuscate(&x));
-        if let Some(mut h) = scan_one(orig, &x, ctx, true) {
+        if let Some(mut h) = scan_one(orig, &x, ctx, Some(lower)) {
             h.at = h.at.min(lower.len());
             return Some(h);
         }
@@ -524,9 +549,38 @@ pub fn scan(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     None
 }
 
-/// `obfuscated`: `lower` is a rewrite that undid shell quoting or expansion tricks, so a
-/// command word that is also an English word counts as a command when given arguments.
-fn scan_one(_orig: &str, lower: &str, ctx: Ctx, obfuscated: bool) -> Option<Hit> {
+/// Whether command word `w`, found in a rewrite of `original`, was disguised there: absent as
+/// a word (`pi$()ng`, `c''at`), glued to quoting or substitution (``ping`` ``), after an
+/// unset variable (`$a cat`) or given a quoted option (`kill '-'9`).
+fn tricked(original: &str, w: &str) -> bool {
+    let Some(p) = crate::text::find_word(original, w) else {
+        return true;
+    };
+    let b = original.as_bytes();
+    let obf = |c: u8| matches!(c, b'`' | b'$' | b'\'' | b'"');
+    let after = &original[p + w.len()..];
+    // (A `$` before the word makes it a variable's name, not a disguise.)
+    if after.bytes().next().is_some_and(obf) || (p > 0 && obf(b[p - 1]) && b[p - 1] != b'$') {
+        return true;
+    }
+    let a = after.trim_start();
+    if a.starts_with("'-") || a.starts_with("\"-") {
+        return true;
+    }
+    // `$a cat`: a variable expanded to nothing right before the word.
+    let before = original[..p].trim_end();
+    let ident = before
+        .bytes()
+        .rev()
+        .take_while(|c| crate::text::is_ident(*c))
+        .count();
+    ident > 0 && before[..before.len() - ident].ends_with('$')
+}
+
+/// `original`: `lower` is a rewrite of it that undid shell quoting or expansion tricks, so a
+/// command word that is also an English word counts as a command when given arguments, if the
+/// trick touched that word ([`tricked`]).
+fn scan_one(_orig: &str, lower: &str, ctx: Ctx, original: Option<&str>) -> Option<Hit> {
     let b = lower.as_bytes();
     if b.len() < 2 {
         return None;
@@ -647,8 +701,10 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx, obfuscated: bool) -> Option<Hit>
                     // `python3.10`, `gcc7.4`: a versioned binary name (not a word any more).
                     let base = w.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
                     if base.len() >= 2 && base.len() < w.len() && COMMAND_SET.contains(base) {
+                        // `ps1`, `cc0`, `ed25519`: a short word plus digits is a name, not
+                        // a versioned binary.
+                        versioned = base.len() >= 3;
                         w = base.to_string();
-                        versioned = true;
                     }
                 }
                 // `time sh -c id`, `nohup curl x`, `flock -u / whoami`: a wrapper runs the
@@ -676,7 +732,15 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx, obfuscated: bool) -> Option<Hit>
                         && !lower[end..].contains(['\n', ';'])
                         && !words::ALONE.contains(&w.as_str());
                     // `/bin/bash`, `/usr/bin/perl x`: a path-qualified binary is not a word.
-                    let qualified = b.get(j) == Some(&b'/');
+                    let qualified = [
+                        "/bin/",
+                        "/sbin/",
+                        "/usr/bin/",
+                        "/usr/sbin/",
+                        "/usr/local/bin/",
+                    ]
+                    .iter()
+                    .any(|d| lower[j..].starts_with(d));
                     // `… | sh`: piping into a shell.
                     if sep_char == b'|'
                         && matches!(w.as_str(), "sh" | "bash" | "dash" | "zsh" | "ksh")
@@ -699,6 +763,7 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx, obfuscated: bool) -> Option<Hit>
                     // starting the value, whatever words follow.
                     let toolish = !wordy
                         && at_start
+                        && b[end - 1] != b'.'
                         && (w.bytes().any(|c| c == b'-' || c.is_ascii_digit())
                             || !words::ENGLISH.contains(&w.as_str()))
                         && lower[end..].starts_with([' ', '\t', '+', '\n'])
@@ -728,7 +793,8 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx, obfuscated: bool) -> Option<Hit>
                                     && a.len() > 4
                             });
                     if (!wordy && (with_sep || args || toolish) && !lone)
-                        || ((with_sep || obfuscated) && args)
+                        || (with_sep && args)
+                        || (args && original.is_some_and(|o| tricked(o, &w)))
                         || long_opt
                         || path_arg
                     {
@@ -1067,6 +1133,16 @@ mod tests {
             "{\"id\":\"evt_test\",\"type\":\"payment_intent.succeeded\"}",
             "{\"a\":\"b\",\"id\":\"c\",\"cat\":\"d\"}",
             "{\"cmd\":\"ping\",\"host\":\"example.com\"}",
+            "(r'(\\w+)(\\s*)(=)', bygroups(Name.Constant, Whitespace, Operator)),",
+            "(r'(eval|mimic|print|println)(?![\\w!:?])', Keyword),",
+            "(r'm\\.[a-z_]\\w*', Name.Variable),",
+            "$PS1.",
+            "CC0 1.0 Universal",
+            "vi. database rights (such as those arising)",
+            "| ed25519 public keys (base64); when set |",
+            "/usr/share/doc/python",
+            "(r'//[^\\n]*', Comment.Single),",
+            "(s(r'($id)(\\s*)(:=)'),",
         ] {
             assert!(hit(b).is_none(), "{b}: {:?}", hit(b));
         }

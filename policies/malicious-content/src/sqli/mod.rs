@@ -136,12 +136,9 @@ pub fn scan(_orig: &str, lower: &str, _ctx: Ctx) -> Option<Hit> {
     for qc in ['\'', '"', '`'] {
         let Some(q) = lower.find(qc) else { continue };
         breaks.push((qc, q));
-        // `foo\''or'1`: the first quote is escaped; the one after it closes the literal.
-        if q > 0
-            && lower.as_bytes()[q - 1] == b'\\'
-            && let Some(r) = lower[q + 1..].find(qc)
-        {
-            breaks.push((qc, q + 1 + r));
+        // `foo\''or'1`: the first quote is escaped; the one right after it closes the literal.
+        if q > 0 && lower.as_bytes()[q - 1] == b'\\' && lower[q + 1..].starts_with(qc) {
+            breaks.push((qc, q + 1));
         }
     }
     for (qc, q) in breaks {
@@ -265,6 +262,9 @@ mod tests {
             "the price (approx.) is 5, (or 6), maybe",
             "a/*b*/c",
             "~/projects and ~user",
+            "char in[] = \\\"a\\\";",
+            "base = max(base, max(versions_dict.values()))",
+            "f.write(buffer.getvalue().replace(b\"x\", b\"y\"))",
         ] {
             assert!(hit(b).is_none(), "{b}: {:?}", hit(b));
         }

@@ -15,7 +15,21 @@ pub fn prose(s: &str, toks: &[Tok]) -> bool {
         .iter()
         .filter(|t| matches!(t.t, T::LParen | T::RParen | T::Comma | T::Semi))
         .count();
-    plain_words(s, toks) >= 3.max(glue.div_ceil(2))
+    let plain = plain_words(s, toks);
+    // Many parentheses and commas only outweigh the words when the text has a query's
+    // clause words too (code calling `max(…)` is not a query).
+    plain >= 3
+        && (plain >= glue.div_ceil(2)
+            || !toks.iter().any(|t| {
+                is_w(
+                    s,
+                    t,
+                    &[
+                        "select", "from", "where", "union", "having", "group", "order", "insert",
+                        "update",
+                    ],
+                )
+            }))
 }
 
 fn plain_words(s: &str, toks: &[Tok]) -> usize {
