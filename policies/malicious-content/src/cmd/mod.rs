@@ -5,6 +5,7 @@
 use crate::text::FastFind;
 use crate::text::{find_any, find_any_word};
 use crate::{Ctx, Hit};
+use gavel_policy_sdk::views::InputKind;
 
 mod syntax;
 mod words;
@@ -523,6 +524,14 @@ fn inline_code(lower: &str, j: usize) -> Option<Hit> {
 
 /// Scan one value (and its shell-deobfuscated form).
 pub fn scan(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
+    // A parameter named `uname` or `id` is a name: one command word there runs nothing.
+    if matches!(
+        ctx.kind,
+        InputKind::QueryName | InputKind::BodyFieldName | InputKind::CookieName
+    ) && COMMAND_SET.contains(lower.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.'))
+    {
+        return None;
+    }
     if let Some(h) = scan_one(orig, lower, ctx, None) {
         return Some(h);
     }
@@ -1082,6 +1091,26 @@ mod tests {
             "{ls,-la}",
         ] {
             assert!(hit(a).is_some(), "{a}");
+        }
+    }
+
+    #[test]
+    fn parameter_names() {
+        let name = |s: &str| {
+            scan(
+                s,
+                &s.to_ascii_lowercase(),
+                Ctx {
+                    kind: &InputKind::BodyFieldName,
+                    name: "",
+                },
+            )
+        };
+        for b in ["uname", "id", "whoami", "host", "cmd", "python3"] {
+            assert!(name(b).is_none(), "{b}");
+        }
+        for a in [";uname -a", "() {", "cat /etc/passwd", "__proto__"] {
+            assert!(name(a).is_some(), "{a}");
         }
     }
 
