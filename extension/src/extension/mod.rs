@@ -10,11 +10,12 @@ pub use invocations::Invocations;
 
 /// Run as the Lambda extension; returns the process exit code.
 pub fn main() -> i32 {
-    // One async worker: the async side only moves bytes (proxy, telemetry, delivery I/O);
-    // policy evaluation and SDK calls run on the blocking pool. A second worker made the
-    // proxy slower, not faster: on 2 vCPUs the hand-offs between workers cost more than they
-    // save (a one-off A/B with `gavel-bench --quick --n 600` on a debug build, two runs each:
-    // proxy alone p50 added 394-414 µs with one worker, 468-484 µs with two).
+    // One async worker: the async side only moves bytes (telemetry, delivery I/O); policy
+    // evaluation and SDK calls run on the blocking pool, and the Runtime API proxy has a
+    // thread and runtime of its own (`Proxy::bind`). A second worker made the proxy slower,
+    // not faster: on 2 vCPUs the hand-offs between workers cost more than they save (a
+    // one-off A/B with `gavel-bench --quick --n 600` on a debug build, two runs each: proxy
+    // alone p50 added 394-414 µs with one worker, 468-484 µs with two).
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
