@@ -284,7 +284,9 @@ pub fn rules(s: &str, toks: &[Tok], broke: bool) -> Option<Hit> {
                         let same = word(s, &toks[a]).trim_matches(['\'', '"'])
                             == word(s, bt).trim_matches(['\'', '"']);
                         let numeric = toks[a].t == T::Num && bt.t == T::Num;
-                        if broke || same || numeric || i == 0 || !is_prose {
+                        // `==` is code (`and ch == ':'`) unless the comparison is constant.
+                        let code_eq = word(s, &toks[c]).starts_with("==");
+                        if broke || same || numeric || (!code_eq && (i == 0 || !is_prose)) {
                             let strong = broke || same || numeric;
                             return Some(Hit {
                                 rule: "sqli.tautology",

@@ -145,7 +145,11 @@ pub fn tokenize(s: &str, start: usize) -> Vec<Tok> {
                 T::Var
             }
             b'=' => {
+                // `==` / `===` (JavaScript, NoSQL `$where`) compare like `=`.
                 i += 1;
+                while b.get(i) == Some(&b'=') && i < st + 3 {
+                    i += 1;
+                }
                 T::Cmp
             }
             b'<' | b'>' | b'!' => {
