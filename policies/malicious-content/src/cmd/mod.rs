@@ -118,8 +118,11 @@ fn shell_args(rest: &str) -> bool {
         || arg.contains('.')
         || arg.contains('=')
         || COMMAND_SET.contains(arg.as_str()) && !WORDY_SET.contains(arg.as_str())
-        // `ansible all -m ping`: an option among the next few words.
-        || r.split([' ', '\t', '+']).take(4).any(option)
+        // `ansible all -m ping`: an option among the next few words (before any `docs:`).
+        || r.split([' ', '\t', '+'])
+            .take(4)
+            .take_while(|a| !a.ends_with([':', ',']))
+            .any(option)
 }
 
 /// English function words: their presence makes the words after a tool name a sentence
@@ -128,6 +131,28 @@ const FUNCTION_WORDS: &[&str] = &[
     "is", "are", "was", "were", "be", "of", "the", "a", "an", "to", "and", "or", "in", "on", "for",
     "with", "it", "this", "that", "not", "my", "your", "i", "you", "we", "has", "have",
 ];
+
+/// Whether what follows a command word reads as its arguments rather than a sentence: at
+/// most six words, each an option, a path or a lower-case token, none an English function word
+/// or carrying sentence punctuation (`bash completion: add …`, `gcc doesn't`).
+fn cli_tail(rest: &str) -> bool {
+    let words: Vec<&str> = rest
+        .split([' ', '\t', '+', '\n', '\r'])
+        .map(|w| w.trim_matches(['\'', '"']))
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.len() <= 6
+        && words.iter().all(|w| {
+            option(w)
+                || w.starts_with(['/', '~', '.'])
+                || (!FUNCTION_WORDS.contains(w)
+                    && !w.ends_with('.')
+                    && w.bytes().all(|c| {
+                        c.is_ascii_alphanumeric()
+                            || matches!(c, b'-' | b'_' | b'.' | b'/' | b'=' | b'@')
+                    }))
+        })
+}
 
 /// `-m`, `-lvp`, `--version`: a command-line option word.
 fn option(a: &str) -> bool {
@@ -589,7 +614,7 @@ fn tricked(original: &str, w: &str) -> bool {
 /// `original`: `lower` is a rewrite of it that undid shell quoting or expansion tricks, so a
 /// command word that is also an English word counts as a command when given arguments, if the
 /// trick touched that word ([`tricked`]).
-fn scan_one(_orig: &str, lower: &str, ctx: Ctx, original: Option<&str>) -> Option<Hit> {
+fn scan_one(orig: &str, lower: &str, ctx: Ctx, original: Option<&str>) -> Option<Hit> {
     let b = lower.as_bytes();
     if b.len() < 2 {
         return None;
@@ -705,6 +730,13 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx, original: Option<&str>) -> Optio
                 return Some(h);
             }
             if let Some((mut w, mut end)) = command_at(lower, j) {
+                // Unix command names are lower case: `Make --x`, `GCC Farm`, `LOCATE02` are
+                // prose or names (only known on the value as received).
+                let cased = original.is_none()
+                    && orig.len() == lower.len()
+                    && orig
+                        .get(j..end)
+                        .is_some_and(|o| o.bytes().any(|c| c.is_ascii_uppercase()));
                 let mut versioned = false;
                 if !COMMAND_SET.contains(w.as_str()) {
                     // `python3.10`, `gcc7.4`: a versioned binary name (not a word any more).
@@ -712,7 +744,7 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx, original: Option<&str>) -> Optio
                     if base.len() >= 2 && base.len() < w.len() && COMMAND_SET.contains(base) {
                         // `ps1`, `cc0`, `ed25519`: a short word plus digits is a name, not
                         // a versioned binary.
-                        versioned = base.len() >= 3;
+                        versioned = base.len() >= 3 && !cased;
                         w = base.to_string();
                     }
                 }
@@ -760,7 +792,13 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx, original: Option<&str>) -> Optio
                     {
                         return Some(Hit::deny("rce.command", j, "input piped into a shell"));
                     }
-                    if qualified {
+                    if qualified
+                        && b[end - 1] != b'.'
+                        && (after_sep
+                            || lower[end..].trim().is_empty()
+                            || lower[end..].contains(['|', ';', '>', '<', '`', '$'])
+                            || cli_tail(&lower[end..]))
+                    {
                         return Some(Hit {
                             rule: "rce.command",
                             strong: !lower[end..].trim().is_empty() || after_sep,
@@ -770,23 +808,24 @@ fn scan_one(_orig: &str, lower: &str, ctx: Ctx, original: Option<&str>) -> Optio
                     }
                     // A tool name no prose uses (`ansible-config`, `pip3`, `sha256sum`)
                     // starting the value, whatever words follow.
+                    let tail = &lower[end..];
+                    let word_end = b[end - 1] != b'.' && tail.starts_with([' ', '\t', '+', '\n']);
                     let toolish = !wordy
                         && at_start
-                        && b[end - 1] != b'.'
+                        && !cased
+                        && word_end
                         && (w.bytes().any(|c| c == b'-' || c.is_ascii_digit())
                             || !words::ENGLISH.contains(&w.as_str()))
-                        && lower[end..].starts_with([' ', '\t', '+', '\n'])
-                        && !lower[end..]
-                            .split([' ', '\t', '+', '\n'])
-                            .take(6)
-                            .any(|x| FUNCTION_WORDS.contains(&x));
+                        && cli_tail(tail);
                     // `env --version`, `perf --help`: a long option right after the word.
                     let long_opt = at_start
-                        && lower[end..]
+                        && !cased
+                        && tail
                             .trim_start_matches([' ', '\t', '+'])
                             .split([' ', '\t', '+', '\n'])
                             .next()
-                            .is_some_and(|a| a.starts_with("--") && option(a));
+                            .is_some_and(|a| a.starts_with("--") && option(a))
+                        && cli_tail(tail);
                     // `ll /var/www/`, `cat /path/file.gz`: a file command starting the value,
                     // given an absolute path of two or more segments.
                     let path_arg = at_start
@@ -1082,6 +1121,7 @@ mod tests {
             "ll /var/www/",
             "cat /path/file.gz\n",
             "cscli alerts list",
+            "\"cscli alerts list\"",
             "garb=adduse[r];$garb pizza\n",
             "{n$u\\c$u,-nlvp,777}\n",
             "kill '-'9\n",
@@ -1172,6 +1212,15 @@ mod tests {
             "/usr/share/doc/python",
             "(r'//[^\\n]*', Comment.Single),",
             "(s(r'($id)(\\s*)(:=)'),",
+            "bash completion: add diff options",
+            "gcc doesn't",
+            "Make --with-origin also work without origin :)",
+            "GCC Farm Project",
+            "/bin/sh.  Use a more portable idiom.",
+            "/bin/echo to just echo.",
+            "gawk now does these itself.",
+            "LOCATE02 format.  Organised the material",
+            "bash completion: add --orphan to 'git checkout'",
         ] {
             assert!(hit(b).is_none(), "{b}: {:?}", hit(b));
         }

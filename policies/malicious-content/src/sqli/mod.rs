@@ -260,6 +260,8 @@ mod tests {
             "From the team: order by friday",
             "from my desk",
             "a == b or c",
+            "Drop unnecessary --infodir configure option.",
+            "t5319: drop useless --buffer from cat-file",
             "elif double and ch == '\\\\':",
             "Drop me a line -- thanks",
             "see /* note */ below",

@@ -212,7 +212,13 @@ pub fn rules(s: &str, toks: &[Tok], broke: bool) -> Option<Hit> {
                             if toks.get(m).is_some_and(|x| x.t == T::Semi) {
                                 m += 1;
                             }
-                            toks.get(m).is_some_and(|x| x.t == T::Comment)
+                            // `--` then a blank or nothing (`--infodir` is an option).
+                            toks.get(m).is_some_and(|x| {
+                                x.t == T::Comment
+                                    && !word(s, x).strip_prefix("--").is_some_and(|r| {
+                                        r.starts_with(|c: char| c.is_ascii_alphanumeric())
+                                    })
+                            })
                         }
                     }) =>
                 {
