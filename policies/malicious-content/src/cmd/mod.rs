@@ -515,7 +515,8 @@ const INTERPRETERS: &[&str] = &[
 
 /// `sh -c "id"`, `/usr/bin/perl -e '…'`, `$SHELL -c …`, `python3.10 -c …`, `php -r …`: an
 /// interpreter at a command position given code through its inline-code flag.
-fn inline_code(lower: &str, j: usize) -> Option<Hit> {
+/// `word` is [`command_at`]`(lower, j)`, computed once by the caller.
+fn inline_code(lower: &str, j: usize, word: Option<&(String, usize)>) -> Option<Hit> {
     let rest = &lower[j..];
     let after = if let Some(r) = rest
         .strip_prefix("$shell")
@@ -523,7 +524,8 @@ fn inline_code(lower: &str, j: usize) -> Option<Hit> {
     {
         r
     } else {
-        let (w, end) = command_at(lower, j)?;
+        let (w, end) = word?;
+        let end = *end;
         let base = w.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
         if !INTERPRETERS.contains(&w.as_str()) && !INTERPRETERS.contains(&base) {
             return None;
@@ -726,10 +728,11 @@ fn scan_one(orig: &str, lower: &str, ctx: Ctx, original: Option<&str>) -> Option
                 j += 1;
             }
             positions += 1;
-            if let Some(h) = inline_code(lower, j) {
+            let word = command_at(lower, j);
+            if let Some(h) = inline_code(lower, j, word.as_ref()) {
                 return Some(h);
             }
-            if let Some((mut w, mut end)) = command_at(lower, j) {
+            if let Some((mut w, mut end)) = word {
                 // Unix command names are lower case: `Make --x`, `GCC Farm`, `LOCATE02` are
                 // prose or names (only known on the value as received).
                 let cased = original.is_none()
