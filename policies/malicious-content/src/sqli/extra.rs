@@ -347,7 +347,13 @@ fn after_break(s: &str, m: &[Tok], q: usize) -> Option<Hit> {
                 )
             });
         let bare = rest.is_empty() || s[first.end..].trim().is_empty();
-        if short && (bare || !matches!(rest[0].t, T::Word) || rest.len() >= 2) {
+        // Words, numbers and strings with no operator between them are prose (`the
+        // students' and teachers' rooms`, `aisle 5' or aisle 6'`), not an expression.
+        let operator = rest
+            .iter()
+            .skip(1)
+            .any(|t| !matches!(t.t, T::Word | T::Num | T::Str(_)));
+        if short && (bare || !matches!(rest[0].t, T::Word) || (rest.len() >= 2 && operator)) {
             return Some(Hit::deny(
                 "sqli.tautology",
                 first.start,

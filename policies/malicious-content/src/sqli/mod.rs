@@ -1,8 +1,10 @@
 //! SQL injection: a small SQL tokenizer (in the spirit of libinjection) and rules over the
 //! token stream — UNION SELECT, stacked statements, tautologies, comment truncation, time
-//! functions, SQL-only identifiers — tried as-is and in the "quote already open" context.
+//! functions, SQL-only identifiers — and libinjection-style fingerprints of the folded token
+//! stream ([`fingerprint`]), tried as-is and in the "quote already open" context.
 
 mod extra;
+mod fingerprint;
 mod rules;
 mod tokenizer;
 mod words;
@@ -127,7 +129,10 @@ pub fn scan(_orig: &str, lower: &str, _ctx: Ctx) -> Option<Hit> {
         lower
     };
     let toks = tokenize(lower, 0);
-    if let Some(h) = rules(lower, &toks, false).or_else(|| extra(lower, &toks, None)) {
+    if let Some(h) = rules(lower, &toks, false)
+        .or_else(|| extra(lower, &toks, None))
+        .or_else(|| fingerprint::check(lower, &toks, None))
+    {
         return Some(h);
     }
     // Quote-break contexts (as libinjection's): the value closes a string literal the query
@@ -153,7 +158,10 @@ pub fn scan(_orig: &str, lower: &str, _ctx: Ctx) -> Option<Hit> {
             continue;
         }
         let toks = tokenize(lower, q + 1);
-        if let Some(mut h) = rules(lower, &toks, true).or_else(|| extra(lower, &toks, Some(q))) {
+        if let Some(mut h) = rules(lower, &toks, true)
+            .or_else(|| extra(lower, &toks, Some(q)))
+            .or_else(|| fingerprint::check(lower, &toks, Some(q)))
+        {
             h.strong = h.strong || h.rule != "sqli.function";
             return Some(h);
         }
