@@ -347,13 +347,16 @@ fn after_break(s: &str, m: &[Tok], q: usize) -> Option<Hit> {
                 )
             });
         let bare = rest.is_empty() || s[first.end..].trim().is_empty();
-        // Words, numbers and strings with no operator between them are prose (`the
+        // Words with a second quoted run and no operator between them are prose (`the
         // students' and teachers' rooms`, `aisle 5' or aisle 6'`), not an expression.
         let operator = rest
             .iter()
             .skip(1)
             .any(|t| !matches!(t.t, T::Word | T::Num | T::Str(_)));
-        if short && (bare || !matches!(rest[0].t, T::Word) || (rest.len() >= 2 && operator)) {
+        let quoted = rest.iter().any(|t| matches!(t.t, T::Str(_)));
+        if short
+            && (bare || !matches!(rest[0].t, T::Word) || (rest.len() >= 2 && (operator || !quoted)))
+        {
             return Some(Hit::deny(
                 "sqli.tautology",
                 first.start,

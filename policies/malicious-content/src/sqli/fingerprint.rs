@@ -200,7 +200,8 @@ fn comparison(s: &str, toks: &[Tok], i: usize) -> bool {
 /// `<left> o <right>` at `from` in the fingerprint, where the left side is a literal or a call
 /// / parenthesised expression closed before the operator (`1=`, `(4821)=`, `foo(1)>`,
 /// `count(*)>`), and the right side an operand. Returns the operator's position.
-fn condition(s: &str, toks: &[Tok], fp: &Fp, from: usize) -> Option<usize> {
+/// `any_call`: the call may be of any name (`gtid_subset(…)=`), not only a SQL function.
+fn condition(s: &str, toks: &[Tok], fp: &Fp, from: usize, any_call: bool) -> Option<usize> {
     let rest = fp.s().get(from..)?;
     let mut depth = 0u32;
     let mut p = None;
@@ -235,7 +236,8 @@ fn condition(s: &str, toks: &[Tok], fp: &Fp, from: usize) -> Option<usize> {
     let literal = left.len() == 1 && matches!(left[0], b'1' | b's' | b'v');
     let call = left.len() >= 2
         && left[left.len() - 1] == b')'
-        && (left[0] == b'(' || (matches!(left[0], b'f' | b'n') && left[1] == b'('));
+        && (left[0] == b'('
+            || (left[0] == b'f' || (any_call && left[0] == b'n')) && left[1] == b'(');
     let right = rest
         .get(p + 1)
         .is_some_and(|c| matches!(c, b'1' | b's' | b'v' | b'n' | b'f' | b'(' | b'k'));
@@ -261,19 +263,25 @@ pub fn check(s: &str, toks: &[Tok], broke: Option<usize>) -> Option<Hit> {
     if let Some(q) = broke {
         // `x'='x`, `1'='1`, `'='`, `admin' like 'admin`: the closed literal compared with a
         // string that the developer's own closing quote completes. The quote closes a literal
-        // (it follows a word or starts the value) and the open string is a plain word.
-        let b = s.as_bytes();
+        // (one word comes before it and nothing else: not `x = b'='`) and the other string is
+        // a plain word (not a quoted operator such as `'='` or `split('=')`).
         if f.starts_with(b"sos")
             && (f.len() == 3 || matches!(f[3], b'c' | b'&' | b';'))
-            && (q == 0 || b[q - 1].is_ascii_alphanumeric())
+            && q > 0
+            && s[..q]
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'@' | b'-'))
             && toks
                 .get(fp.idx[1])
                 .is_some_and(|t| matches!(word(s, t), "=" | "<>" | "!=" | "==" | "like"))
             && toks.get(fp.idx[2]).is_some_and(|t| {
-                t.t == T::Str(true)
-                    || word(s, t)[1..]
-                        .bytes()
-                        .all(|c| c.is_ascii_alphanumeric() || c == b'_')
+                let w = &word(s, t)[1..];
+                let w = if t.t == T::Str(true) {
+                    &w[..w.len() - 1]
+                } else {
+                    w
+                };
+                !w.is_empty() && w.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
             })
         {
             return Some(Hit::deny(
@@ -284,7 +292,7 @@ pub fn check(s: &str, toks: &[Tok], broke: Option<usize>) -> Option<Hit> {
         }
         // `' AND (4821)=(4821`, `' AND foo(1)=1`, `' OR NOT 1=2`: a condition after the quote.
         if f.starts_with(b"s&")
-            && let Some(p) = condition(s, toks, &fp, 2)
+            && let Some(p) = condition(s, toks, &fp, 2, true)
         {
             return Some(Hit::deny(
                 "sqli.fingerprint",
@@ -344,7 +352,7 @@ pub fn check(s: &str, toks: &[Tok], broke: Option<usize>) -> Option<Hit> {
     }
     // `1 OR NOT 4821=4822`, `1 AND (4821)=(4821)`, `1 AND foo(1)=1`.
     if rest.first() == Some(&b'&')
-        && let Some(p) = condition(s, toks, &fp, k + 1)
+        && let Some(p) = condition(s, toks, &fp, k + 1, false)
     {
         let lit = |c: u8| matches!(c, b'1' | b's');
         let strong = lit(f[p - 1]) && f.get(p + 1).is_some_and(|&c| lit(c));
