@@ -246,6 +246,24 @@ fn condition(s: &str, toks: &[Tok], fp: &Fp, from: usize, any_call: bool) -> Opt
 
 /// Fingerprint checks for one context; `broke` = offset of the quote the stream starts after.
 pub fn check(s: &str, toks: &[Tok], broke: Option<usize>) -> Option<Hit> {
+    // Every shape below starts with a number or `(` (as-is), or with a boolean operator, a
+    // comparison or `;` right after the quote: skip the fold for anything else (prose).
+    let first = toks.iter().find(|t| match t.t {
+        T::Comment => false,
+        T::RParen => broke.is_none(),
+        T::Op => broke.is_some() || !matches!(word(s, t), "-" | "+" | "~" | "!"),
+        _ => true,
+    })?;
+    let starts = match broke {
+        None => matches!(first.t, T::Num | T::LParen),
+        Some(_) => {
+            matches!(first.t, T::Logic | T::Cmp | T::Semi)
+                || is_w(s, first, &["or", "and", "xor", "like"])
+        }
+    };
+    if !starts {
+        return None;
+    }
     let fp = build(s, toks, broke.is_some());
     let f = fp.s();
     let at = |k: usize| toks.get(fp.idx[k]).map_or(broke.unwrap_or(0), |t| t.start);
