@@ -299,6 +299,14 @@ const ATTACKS: &[&str] = &[
     "' ORDER BY 1--+",
     "admin' and substring(password/text(),1,1)='7",
     "1' and substring(password,1,1)='a",
+    "1'||'a'||'",
+    "1e0UNION SELECT 1",
+    "1 AND (1,2)=(SELECT 1,2)",
+    "1'and(1)=(1)and'1",
+    "1 and(1)=(1)",
+    "%' AND 4821=4821 AND '%'='",
+    "1 AND 1 IS NOT NULL",
+    "' OR ASCII(SUBSTR(user,1,1))>64 OR '",
 ];
 
 const BENIGN: &[&str] = &[

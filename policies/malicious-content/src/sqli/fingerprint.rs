@@ -308,6 +308,23 @@ pub fn check(s: &str, toks: &[Tok], broke: Option<usize>) -> Option<Hit> {
                 "quote closed, then a string comparison",
             ));
         }
+        // `'||'a'||'`: the literal concatenated with strings (Oracle, PostgreSQL).
+        if f.len() >= 3
+            && f.len() % 2 == 1
+            && f.iter().enumerate().all(|(j, &c)| {
+                if j % 2 == 0 {
+                    c == b's'
+                } else {
+                    c == b'&' && word(s, &toks[fp.idx[j]]) == "||"
+                }
+            })
+        {
+            return Some(Hit::deny(
+                "sqli.fingerprint",
+                q,
+                "quote closed, then string concatenation",
+            ));
+        }
         // `' AND (4821)=(4821`, `' AND foo(1)=1`, `' OR NOT 1=2`: a condition after the quote.
         if f.starts_with(b"s&")
             && let Some(p) = condition(s, toks, &fp, 2, true)

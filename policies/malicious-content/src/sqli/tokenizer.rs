@@ -78,6 +78,17 @@ pub fn tokenize(s: &str, start: usize) -> Vec<Tok> {
                 while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.') {
                     i += 1;
                 }
+                // MySQL reads `1e0union` as the number `1e0`, then `union`.
+                let n = &b[st..i];
+                if let Some(e) = n.iter().position(|&x| x == b'e')
+                    && e > 0
+                    && n[..e].iter().all(|x| x.is_ascii_digit() || *x == b'.')
+                {
+                    let d = n[e + 1..].iter().take_while(|x| x.is_ascii_digit()).count();
+                    if d > 0 && n.get(e + 1 + d).is_some_and(|x| x.is_ascii_alphabetic()) {
+                        i = st + e + 1 + d;
+                    }
+                }
                 T::Num
             }
             b'-' if b.get(i + 1) == Some(&b'-') => {
