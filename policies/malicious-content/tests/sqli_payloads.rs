@@ -307,6 +307,10 @@ const ATTACKS: &[&str] = &[
     "%' AND 4821=4821 AND '%'='",
     "1 AND 1 IS NOT NULL",
     "' OR ASCII(SUBSTR(user,1,1))>64 OR '",
+    "ORDER BY (SELECT 1)",
+    "x' AND email IS NULL; --",
+    "' or username like '%admin%",
+    ", (select * from (select(sleep(10)))a)",
 ];
 
 const BENIGN: &[&str] = &[

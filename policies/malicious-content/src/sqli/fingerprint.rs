@@ -255,7 +255,7 @@ pub fn check(s: &str, toks: &[Tok], broke: Option<usize>) -> Option<Hit> {
         _ => true,
     })?;
     let starts = match broke {
-        None => matches!(first.t, T::Num | T::LParen),
+        None => matches!(first.t, T::Num | T::LParen) || is_w(s, first, &["order", "group"]),
         Some(_) => {
             matches!(first.t, T::Logic | T::Cmp | T::Semi)
                 || is_w(s, first, &["or", "and", "xor", "like"])
@@ -339,14 +339,16 @@ pub fn check(s: &str, toks: &[Tok], broke: Option<usize>) -> Option<Hit> {
     }
     // As-is: a number the query takes, then SQL.
     if f.first() != Some(&b'1') {
-        // `(SELECT 1)`, `(select 'a')`: a scalar subquery as the whole value.
-        if f.starts_with(b"(E")
-            && is_w(s, &toks[fp.idx[1]], &["select"])
-            && f.get(2)
+        // `(SELECT 1)`, `(select 'a')`, `ORDER BY (SELECT 1)`: a scalar subquery as the whole
+        // value or as the sort key.
+        let k = usize::from(f.first() == Some(&b'B'));
+        if f[k..].starts_with(b"(E")
+            && is_w(s, &toks[fp.idx[k + 1]], &["select"])
+            && f.get(k + 2)
                 .is_some_and(|c| matches!(c, b'1' | b's' | b'v' | b'f'))
             && f.contains(&b')')
         {
-            return Some(Hit::deny("sqli.fingerprint", at(0), "scalar subquery"));
+            return Some(Hit::deny("sqli.fingerprint", at(k), "scalar subquery"));
         }
         return None;
     }
