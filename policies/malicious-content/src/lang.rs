@@ -276,8 +276,9 @@ fn fold_lookups(lower: &str) -> String {
     s
 }
 
-/// PHP functions that matter when called with input.
-const PHP_FUNCS: &[&str] = &[
+/// PHP functions that matter when called with input (or, in `php_syntax`, through a name
+/// built from an array or a concatenation).
+pub(crate) const PHP_FUNCS: &[&str] = &[
     "system",
     "exec",
     "shell_exec",

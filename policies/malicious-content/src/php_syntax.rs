@@ -3,6 +3,7 @@
 //! and php.ini directive assignments.
 
 use crate::Hit;
+use crate::lang::PHP_FUNCS;
 use crate::text::FastFind;
 
 /// Skip whitespace and PHP comments (`/* */`, `//…\n`, `#…\n`) from `i`.
@@ -330,29 +331,6 @@ fn variable_variable(lower: &str) -> Option<Hit> {
     None
 }
 
-/// Names whose call is code execution or disclosure when built from an array or concatenation.
-const CALLABLE_NAMES: &[&str] = &[
-    "system",
-    "exec",
-    "shell_exec",
-    "passthru",
-    "popen",
-    "proc_open",
-    "pcntl_exec",
-    "assert",
-    "eval",
-    "phpinfo",
-    "create_function",
-    "call_user_func",
-    "base64_decode",
-    "file_get_contents",
-    "file_put_contents",
-    "readfile",
-    "include",
-    "require",
-    "unlink",
-];
-
 /// Skip whitespace and `/* */` comments backwards from `i` (exclusive end).
 fn skip_ws_back(b: &[u8], mut i: usize) -> usize {
     loop {
@@ -429,7 +407,8 @@ fn computed_call(lower: &str) -> Option<Hit> {
             let built = groups > 1
                 || g.iter().any(|c| matches!(c, b'.' | b'\'' | b'"'))
                 || g.iter().filter(|&&c| c == b'[').count() > 1;
-            if built && CALLABLE_NAMES.contains(&letters(g).as_str()) {
+            let name = letters(g);
+            if built && (PHP_FUNCS.contains(&name.as_str()) || name == "phpinfo") {
                 return Some(Hit::deny(
                     "php.function",
                     s,

@@ -1,30 +1,13 @@
 //! Realistic benign values that must stay `allow`: URLs in webhooks, names, prose, markdown,
 //! code snippets in developer-forum posts, JSON API bodies.
 
-use gavel_policy_sdk::{Decision, Input, Invocation, Phase, Policy};
-use malicious_content::{MaliciousContent, Settings};
+mod common;
+
+use gavel_policy_sdk::Decision;
 use serde_json::json;
 
 fn findings(event: serde_json::Value) -> (Decision, Vec<String>) {
-    let inv = Invocation {
-        request_id: "r".into(),
-        function_name: "f".into(),
-        function_arn: "arn".into(),
-        phase: Phase::Request,
-        event: serde_json::to_vec(&event).unwrap(),
-        result: None,
-        function_error: None,
-        telemetry: Vec::new(),
-        settings: "{}".into(),
-    };
-    let input = Input::new(inv, Settings::default());
-    let report = <MaliciousContent as Policy>::evaluate(&input).unwrap();
-    let rules = report
-        .findings()
-        .iter()
-        .map(|f| format!("{}@{}", f.rule_id, f.location))
-        .collect();
-    (report.decision(), rules)
+    common::evaluate(&event)
 }
 
 fn query(name: &str, value: &str) -> serde_json::Value {

@@ -3,35 +3,14 @@
 //! `cargo test -p malicious-content --test corpus -- --nocapture` prints the table;
 //! `MC_SHOW=sqli` lists that family's misses and false positives.
 
+mod common;
+
 use std::collections::BTreeMap;
 
-use gavel_policy_sdk::{Decision, Input, Invocation, Phase, Policy};
-use malicious_content::{MaliciousContent, Settings};
+use gavel_policy_sdk::Decision;
 
 fn corpus_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
-}
-
-fn run(event: &serde_json::Value) -> (Decision, Vec<String>) {
-    let inv = Invocation {
-        request_id: "r".into(),
-        function_name: "f".into(),
-        function_arn: "arn".into(),
-        phase: Phase::Request,
-        event: serde_json::to_vec(event).unwrap(),
-        result: None,
-        function_error: None,
-        telemetry: Vec::new(),
-        settings: "{}".into(),
-    };
-    let input = Input::new(inv, Settings::default());
-    let report = <MaliciousContent as Policy>::evaluate(&input).unwrap();
-    let rules = report
-        .findings()
-        .iter()
-        .map(|f| format!("{}@{}", f.rule_id, f.location))
-        .collect();
-    (report.decision(), rules)
 }
 
 #[derive(Default, Debug)]
@@ -54,7 +33,7 @@ fn evaluate(file: &str, skip: &[&str]) -> Option<BTreeMap<String, Tally>> {
             continue;
         }
         let malicious = rec["label"] == "malicious";
-        let (decision, rules) = run(&rec["event"]);
+        let (decision, rules) = common::evaluate(&rec["event"]);
         let flagged = decision != Decision::Allow;
         let t = out.entry(cat.clone()).or_default();
         if malicious {

@@ -4,8 +4,9 @@
 //! operators that must stay `allow`. None of these come from the CRS corpus the policy is
 //! measured on: they check that detection follows the shape of an injection, not its words.
 
-use gavel_policy_sdk::{Decision, Input, Invocation, Phase, Policy};
-use malicious_content::{MaliciousContent, Settings};
+mod common;
+
+use gavel_policy_sdk::Decision;
 use serde_json::json;
 
 fn findings(value: &str) -> (Decision, Vec<String>) {
@@ -16,25 +17,7 @@ fn findings(value: &str) -> (Decision, Vec<String>) {
         "requestContext": {"http": {"method": "GET", "path": "/api/items"}},
         "isBase64Encoded": false
     });
-    let inv = Invocation {
-        request_id: "r".into(),
-        function_name: "f".into(),
-        function_arn: "arn".into(),
-        phase: Phase::Request,
-        event: serde_json::to_vec(&event).unwrap(),
-        result: None,
-        function_error: None,
-        telemetry: Vec::new(),
-        settings: "{}".into(),
-    };
-    let input = Input::new(inv, Settings::default());
-    let report = <MaliciousContent as Policy>::evaluate(&input).unwrap();
-    let rules = report
-        .findings()
-        .iter()
-        .map(|f| f.rule_id.to_string())
-        .collect();
-    (report.decision(), rules)
+    common::evaluate(&event)
 }
 
 const ATTACKS: &[&str] = &[
