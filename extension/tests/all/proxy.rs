@@ -661,6 +661,45 @@ async fn blocked_event_without_request_id_fails_closed() {
     assert!(h.api.posts().is_empty());
 }
 
+/// The proxy runs on a thread of its own: it keeps serving the runtime while the runtime that
+/// bound it is busy (on Lambda: telemetry, records, delivery). Here that runtime is never
+/// driven again after `bind`.
+#[tokio::test]
+async fn the_proxy_serves_while_the_runtime_that_bound_it_is_stalled() {
+    let api = FakeApi::start().await;
+    api.push_event("req-1", binary(4096), &[]);
+    let upstream = api.upstream();
+    let rec = Arc::new(Recorder::default());
+    let seen = rec.clone();
+    let (bound, addr) = tokio::sync::oneshot::channel();
+    let stalled = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let config = ProxyConfig::new("127.0.0.1:0".parse().unwrap(), upstream);
+        let proxy = rt.block_on(Proxy::bind(config, rec)).unwrap();
+        let _ = bound.send(proxy.local_addr());
+        std::thread::sleep(Duration::from_secs(2));
+        drop(proxy);
+    });
+    let addr = addr.await.unwrap();
+    let client: Client<HttpConnector, fake::TestBody> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let req = Request::get(format!("http://{addr}{NEXT}"))
+        .body(full(Bytes::new()))
+        .unwrap();
+    let resp = tokio::time::timeout(Duration::from_millis(1500), client.request(req))
+        .await
+        .expect("the proxy stalled with the runtime that bound it")
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body, binary(4096));
+    assert_eq!(seen.events().len(), 1, "the interceptor saw the event");
+    stalled.join().unwrap();
+}
+
 #[tokio::test]
 async fn bind_errors_are_returned_and_shutdown_closes_the_port() {
     let api = FakeApi::start().await;
