@@ -8,7 +8,6 @@
 //! bit may be shared by two n-grams, so the index only ever says "absent" or "maybe": a search
 //! it cannot rule out runs exactly as before, and results never change.
 
-use std::borrow::Cow;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -41,7 +40,8 @@ fn hash(w: u32) -> usize {
 }
 
 impl Grams {
-    /// Index `text`: one pass, three bit sets.
+    /// Index `text`, ASCII case folded (so one index serves a value and its lower-case form):
+    /// one pass, two bit sets; the byte set is read off the pair set at the end.
     pub fn new(text: &[u8]) -> Self {
         let mut g = Grams {
             one: [0; 4],
@@ -52,29 +52,34 @@ impl Grams {
         // their partial 4-grams are extra bits, which can only make the index say "maybe".
         let mut w: u32 = 0;
         for &b in text {
-            w = w << 8 | u32::from(b);
-            set(&mut g.one, usize::from(b));
+            w = w << 8 | u32::from(b.to_ascii_lowercase());
             set(&mut g.two[..], (w & 0xffff) as usize);
             set(&mut g.four[..], hash(w));
+        }
+        // Every byte ends a pair (the first one after a 0): a byte is present when its
+        // column of the pair set has a bit.
+        for row in g.two.chunks_exact(4) {
+            for (one, bits) in g.one.iter_mut().zip(row) {
+                *one |= bits;
+            }
         }
         g
     }
 
-    /// False only when `needle` certainly does not occur in the text (nor in any slice of it).
+    /// False only when `needle` certainly does not occur in the text (nor in any slice of it),
+    /// in any ASCII case.
     pub fn may_contain(&self, needle: &[u8]) -> bool {
-        match *needle {
-            [] => true,
-            [a] => get(&self.one, usize::from(a)),
-            [a, b] => get(&self.two[..], usize::from(a) << 8 | usize::from(b)),
-            [a, b, c] => {
-                get(&self.two[..], usize::from(a) << 8 | usize::from(b))
-                    && get(&self.two[..], usize::from(b) << 8 | usize::from(c))
+        let low = |i: usize| usize::from(needle[i].to_ascii_lowercase());
+        match needle.len() {
+            0 => true,
+            1 => get(&self.one, low(0)),
+            2 => get(&self.two[..], low(0) << 8 | low(1)),
+            3 => {
+                get(&self.two[..], low(0) << 8 | low(1)) && get(&self.two[..], low(1) << 8 | low(2))
             }
             _ => needle.windows(4).all(|w| {
-                get(
-                    &self.four[..],
-                    hash(u32::from_be_bytes([w[0], w[1], w[2], w[3]])),
-                )
+                let w = u32::from_be_bytes(std::array::from_fn(|i| w[i].to_ascii_lowercase()));
+                get(&self.four[..], hash(w))
             }),
         }
     }
@@ -86,20 +91,50 @@ struct Entry {
     start: usize,
     end: usize,
     grams: Rc<Grams>,
+    /// Registered by a [`with_index`] scope (so it outlives every detector call inside it).
+    scoped: bool,
+}
+
+/// The whitespace-free form of a scope's text (see [`without_whitespace`]): `None` when the
+/// text has no whitespace, else the string and its own index range.
+struct Squeezed {
+    source: (usize, usize),
+    text: Option<(Rc<str>, Option<(usize, usize)>)>,
 }
 
 thread_local! {
     static INDEXED: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+    static SQUEEZED: RefCell<Vec<Squeezed>> = const { RefCell::new(Vec::new()) };
+}
+
+fn range_of(text: &str) -> (usize, usize) {
+    (text.as_ptr() as usize, text.as_ptr() as usize + text.len())
 }
 
 /// Index `text` if it is long; returns its address range when it was.
 fn register(text: &str) -> Option<(usize, usize)> {
+    register_as(text, false)
+}
+
+fn register_as(text: &str, scoped: bool) -> Option<(usize, usize)> {
+    register_with(text, scoped, None)
+}
+
+/// Register `text`, reusing `grams` when given (it must index `text` up to ASCII case).
+fn register_with(text: &str, scoped: bool, grams: Option<Rc<Grams>>) -> Option<(usize, usize)> {
     if text.len() < MIN_LEN {
         return None;
     }
-    let grams = Rc::new(Grams::new(text.as_bytes()));
-    let (start, end) = (text.as_ptr() as usize, text.as_ptr() as usize + text.len());
-    INDEXED.with(|r| r.borrow_mut().push(Entry { start, end, grams }));
+    let grams = grams.unwrap_or_else(|| Rc::new(Grams::new(text.as_bytes())));
+    let (start, end) = range_of(text);
+    INDEXED.with(|r| {
+        r.borrow_mut().push(Entry {
+            start,
+            end,
+            grams,
+            scoped,
+        })
+    });
     Some((start, end))
 }
 
@@ -119,6 +154,20 @@ struct Scope(Vec<(usize, usize)>);
 impl Drop for Scope {
     fn drop(&mut self) {
         for range in self.0.drain(..) {
+            // The shared derived form goes first: its string is freed only once unregistered.
+            let squeezed = SQUEEZED.with(|s| {
+                let mut s = s.borrow_mut();
+                s.iter()
+                    .rposition(|q| q.source == range)
+                    .map(|i| s.swap_remove(i))
+            });
+            if let Some(Squeezed {
+                text: Some((_, Some(own))),
+                ..
+            }) = squeezed
+            {
+                unregister(own);
+            }
             unregister(range);
         }
     }
@@ -128,7 +177,16 @@ impl Drop for Scope {
 /// them (the text itself or a slice of it) consult the index. Sound because `texts` stay
 /// borrowed, so neither freed nor changed, until `f` returns and the entries are dropped.
 pub fn with_index<R>(texts: &[&str], f: impl FnOnce() -> R) -> R {
-    let scope = Scope(texts.iter().filter_map(|t| register(t)).collect());
+    let mut ranges = Vec::with_capacity(texts.len());
+    for (i, t) in texts.iter().enumerate() {
+        // A value's lower-case form has the same (case-folded) index as the value.
+        let twin = texts[..i]
+            .iter()
+            .find(|o| o.len() == t.len() && o.eq_ignore_ascii_case(t))
+            .and_then(|o| covering(o));
+        ranges.extend(register_with(t, true, twin));
+    }
+    let scope = Scope(ranges);
     let out = f();
     drop(scope);
     out
@@ -139,22 +197,34 @@ pub fn with_index<R>(texts: &[&str], f: impl FnOnce() -> R) -> R {
 /// its buffer is freed.
 pub struct Indexed<'a> {
     range: Option<(usize, usize)>,
-    text: Cow<'a, str>,
+    text: Text<'a>,
+}
+
+enum Text<'a> {
+    Borrowed(&'a str),
+    Owned(String),
+    /// Owned and indexed by a [`with_index`] scope, which outlives this value.
+    Shared(Rc<str>),
 }
 
 impl<'a> Indexed<'a> {
+    /// `from` itself, for a derivation that would change nothing.
+    pub fn unchanged(from: &'a str) -> Self {
+        Indexed {
+            range: None,
+            text: Text::Borrowed(from),
+        }
+    }
+
     /// `derived` computed from `from`: when nothing changed, searches go to `from` (indexed
     /// already if it is a detector's input) instead of indexing a copy.
     pub fn derived(from: &'a str, derived: String) -> Self {
         if derived == from {
-            return Indexed {
-                range: None,
-                text: Cow::Borrowed(from),
-            };
+            return Indexed::unchanged(from);
         }
         Indexed {
             range: register(&derived),
-            text: Cow::Owned(derived),
+            text: Text::Owned(derived),
         }
     }
 }
@@ -162,7 +232,58 @@ impl<'a> Indexed<'a> {
 impl std::ops::Deref for Indexed<'_> {
     type Target = str;
     fn deref(&self) -> &str {
-        &self.text
+        match &self.text {
+            Text::Borrowed(s) => s,
+            Text::Owned(s) => s,
+            Text::Shared(s) => s,
+        }
+    }
+}
+
+/// `text` without its whitespace (`char::is_whitespace`): the form in which detectors look
+/// for code that spaces may split (`document . cookie`, `while (1)`). For a text of a
+/// [`with_index`] scope it is built and indexed once, then shared by every detector that asks
+/// until the scope ends; other texts get a fresh copy.
+pub fn without_whitespace(text: &str) -> Indexed<'_> {
+    let build = || crate::text::remove_chars(text, char::is_whitespace);
+    let range = range_of(text);
+    let in_scope = text.len() >= MIN_LEN
+        && INDEXED.with(|r| {
+            r.borrow()
+                .iter()
+                .any(|e| e.scoped && (e.start, e.end) == range)
+        });
+    if !in_scope {
+        return Indexed::derived(text, build());
+    }
+    let cached = SQUEEZED.with(|s| {
+        s.borrow()
+            .iter()
+            .find(|q| q.source == range)
+            .map(|q| q.text.as_ref().map(|(t, _)| t.clone()))
+    });
+    let shared = match cached {
+        Some(shared) => shared,
+        None => {
+            let squeezed = build();
+            let text_and_range = (squeezed != text).then(|| {
+                let rc: Rc<str> = Rc::from(squeezed);
+                let own = register(&rc);
+                (rc, own)
+            });
+            let shared = text_and_range.as_ref().map(|(t, _)| t.clone());
+            SQUEEZED.with(|s| {
+                s.borrow_mut().push(Squeezed {
+                    source: range,
+                    text: text_and_range,
+                })
+            });
+            shared
+        }
+    };
+    Indexed {
+        range: None,
+        text: shared.map_or(Text::Borrowed(text), Text::Shared),
     }
 }
 
@@ -188,6 +309,19 @@ fn covering(hay: &str) -> Option<Rc<Grams>> {
     })
 }
 
+/// Whether `hay` holds any of the ASCII bytes in `set` (like `str::contains` with an array of
+/// chars). From the index's byte set when `hay` is indexed and none occurs, else one pass.
+pub fn has_any_byte(hay: &str, set: &[u8]) -> bool {
+    if covering(hay).is_some_and(|g| !set.iter().any(|&b| g.may_contain(&[b]))) {
+        return false;
+    }
+    let mut table = [false; 256];
+    for &b in set {
+        table[usize::from(b)] = true;
+    }
+    hay.bytes().any(|b| table[usize::from(b)])
+}
+
 /// True when `hay` is indexed and none of `needles` can occur in it.
 pub fn none_in<'n>(hay: &str, needles: impl IntoIterator<Item = &'n str>) -> bool {
     covering(hay).is_some_and(|g| needles.into_iter().all(|n| !g.may_contain(n.as_bytes())))
@@ -211,6 +345,61 @@ mod tests {
         for absent in ["<script", "|", "../", "jndi:", "xp_cmdshell"] {
             assert!(!g.may_contain(absent.as_bytes()), "{absent}");
         }
+        // Case-folded: one index serves a value and its lower-case form.
+        let mixed = "Lorem IPSUM <B>Union</B> SeLeCt 1;".repeat(40);
+        let g = Grams::new(mixed.as_bytes());
+        for n in [
+            "ipsum",
+            "IPSUM",
+            "union</b>",
+            "select",
+            "SELECT 1",
+            "l",
+            "L",
+        ] {
+            assert!(g.may_contain(n.as_bytes()), "{n}");
+        }
+        assert!(!g.may_contain(b"<script") && !g.may_contain(b"Z"));
+    }
+
+    #[test]
+    fn byte_sets_are_exact_with_or_without_an_index() {
+        let long = "lorem ipsum dolor sit amet. ".repeat(50);
+        for text in [long.as_str(), "short (value)"] {
+            with_index(&[text], || {
+                for set in [&b"("[..], b"x.", b"<>\"'", b"\n\r", b"@"] {
+                    let expected =
+                        text.contains(|c: char| c.is_ascii() && set.contains(&(c as u8)));
+                    assert_eq!(has_any_byte(text, set), expected, "{set:?} in {text:.20}");
+                }
+            });
+        }
+    }
+
+    #[test]
+    fn the_whitespace_free_form_is_built_once_per_scope_and_is_right() {
+        let long = "document . cookie\tand\u{a0}more ".repeat(60);
+        let expected: String = long.chars().filter(|c| !c.is_whitespace()).collect();
+        let outside = without_whitespace(&long);
+        assert_eq!(&*outside, expected);
+        with_index(&[&long], || {
+            let a = without_whitespace(&long);
+            let b = without_whitespace(&long);
+            assert_eq!(&*a, expected);
+            assert_eq!(a.as_ptr(), b.as_ptr(), "shared, not rebuilt");
+            assert!(
+                none_in(&a, ["zz"]) && !none_in(&a, ["document.cookie"]),
+                "indexed"
+            );
+        });
+        assert!(
+            SQUEEZED.with(|s| s.borrow().is_empty()),
+            "dropped with the scope"
+        );
+        let spaceless = "x".repeat(2000);
+        with_index(&[&spaceless], || {
+            assert_eq!(without_whitespace(&spaceless).as_ptr(), spaceless.as_ptr());
+        });
     }
 
     #[test]

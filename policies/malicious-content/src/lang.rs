@@ -503,11 +503,17 @@ pub fn php(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     }
     // Function called: name, optional whitespace / comments, `(`. Also `(system)('id')` and
     // string-built names `'sys'.'tem'`.
-    let mut stripped = crate::text::strip_comments(lower);
-    if stripped.contains("//") && stripped.contains('\n') {
-        stripped = strip_line_comments(&stripped);
-    }
-    let folded = crate::grams::Indexed::derived(lower, stripped);
+    let folded = if lower.fcontains("/*")
+        || (lower.fcontains("//") && crate::grams::has_any_byte(lower, b"\n"))
+    {
+        let mut stripped = crate::text::strip_comments(lower);
+        if stripped.contains("//") && stripped.contains('\n') {
+            stripped = strip_line_comments(&stripped);
+        }
+        crate::grams::Indexed::derived(lower, stripped)
+    } else {
+        crate::grams::Indexed::unchanged(lower)
+    };
     // Calls: an identifier run, then quotes / `)` / whitespace, then `(`. Every name in
     // PHP_FUNCS is an identifier, so a match is exactly such a run (first one per name).
     let fb = folded.as_bytes();

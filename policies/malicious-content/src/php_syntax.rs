@@ -202,7 +202,7 @@ const LONG_FUNCS: &[&str] = &[
 
 fn function_call(lower: &str) -> Option<Hit> {
     // Every hit ends at a `(`.
-    if !lower.contains('(') {
+    if !crate::grams::has_any_byte(lower, b"(") {
         return None;
     }
     for f in LONG_FUNCS {
@@ -387,7 +387,7 @@ fn letters(b: &[u8]) -> String {
 /// `(sy.(st).em)('uname')`, `{[system][0]} ('id')`.
 fn computed_call(lower: &str) -> Option<Hit> {
     let b = lower.as_bytes();
-    if !lower.contains(['[', '.']) {
+    if !crate::grams::has_any_byte(lower, b"[.") {
         return None;
     }
     for (i, &c) in b.iter().enumerate() {

@@ -17,7 +17,7 @@ pub fn variants(text: &str) -> Vec<String> {
 /// [`variants`] without reading `+` as a space: for the request path, where a `+` is a `+`.
 pub fn variants_no_plus(text: &str) -> Vec<String> {
     let mut out: Vec<String> = vec![text.to_string()];
-    if !text.contains(['%', '&', '\\']) {
+    if !crate::grams::has_any_byte(text, b"%&\\") {
         // Nothing to URL-, entity- or escape-decode: only base64 can add a variant.
         push_base64(&mut out, text);
         return out;
@@ -178,10 +178,46 @@ impl FastFind for str {
     }
 }
 
-/// Identifier characters for word boundaries.
-pub fn is_ident(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
+/// `s` without the chars `drop` selects: what `s.chars().filter(|c| !drop(*c)).collect()`
+/// gives, copied in runs instead of char by char (several detectors squeeze whole bodies).
+pub fn remove_chars(s: &str, drop: impl Fn(char) -> bool) -> String {
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let (mut kept_from, mut i) = (0, 0);
+    while i < b.len() {
+        let (c, len) = if b[i].is_ascii() {
+            (char::from(b[i]), 1)
+        } else {
+            let c = s[i..].chars().next().unwrap_or_default();
+            (c, c.len_utf8())
+        };
+        if drop(c) {
+            out.push_str(&s[kept_from..i]);
+            kept_from = i + len;
+        }
+        i += len;
+    }
+    out.push_str(&s[kept_from..]);
+    out
 }
+
+/// Identifier characters for word boundaries.
+#[inline(always)]
+pub fn is_ident(b: u8) -> bool {
+    IDENT[usize::from(b)]
+}
+
+/// [`is_ident`] as a table: word searches test it at every byte of long values.
+static IDENT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'_';
+        b += 1;
+    }
+    t
+};
 
 /// Find `word` (lower-case ASCII) in `hay` (already lower-cased) with non-identifier
 /// characters (or the ends) on both sides. Returns the byte offset.
@@ -353,8 +389,12 @@ fn find_words<'a>(hay: &str, words: &[&'a str], st: Option<&Starts>) -> Option<(
     };
     let h = hay.as_bytes();
     for i in 0..h.len() {
+        // Inside a word is the common case on text: test it first.
+        if i > 0 && is_ident(h[i - 1]) {
+            continue;
+        }
         let next = if i + 1 < h.len() { h[i + 1] } else { 0 };
-        if !st.may_start(h[i], next) || (i > 0 && is_ident(h[i - 1])) {
+        if !st.may_start(h[i], next) {
             continue;
         }
         let rest = &h[i..];
@@ -393,13 +433,14 @@ pub fn fold(lower: &str) -> String {
         out.push(b[i]);
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    // Only ASCII was removed or replaced, so `out` is still UTF-8.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Like [`fold`] but comments vanish without a trace (`un/**/ion` → `union`), the way MySQL
 /// reads inline comments inside keywords in some attacks.
 pub fn strip_comments(lower: &str) -> String {
-    if !lower.contains("/*") {
+    if !lower.fcontains("/*") {
         return lower.to_string();
     }
     let mut out = String::with_capacity(lower.len());
@@ -420,6 +461,21 @@ pub fn strip_comments(lower: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remove_chars_is_filter_and_collect() {
+        for s in [
+            "",
+            "a b\tc",
+            " lead and trail ",
+            "é\u{a0}ü\u{2028}x\\y\u{85}",
+            "\u{1}ctl",
+        ] {
+            let f = |c: char| c.is_whitespace() || c.is_control() || c == '\\';
+            let expected: String = s.chars().filter(|c| !f(*c)).collect();
+            assert_eq!(remove_chars(s, f), expected, "{s:?}");
+        }
+    }
 
     #[test]
     fn variants_decode() {

@@ -146,16 +146,34 @@ fn handler_at(lower: &str, i: usize) -> bool {
 
 /// Remove whitespace and control characters (browsers ignore them inside `javascript:`).
 fn squeeze(lower: &str) -> String {
-    lower
-        .chars()
-        .filter(|c| !c.is_whitespace() && !c.is_control() && *c != '\\')
-        .collect()
+    crate::text::remove_chars(lower, squeezed_out)
+}
+
+/// What [`squeeze`] removes.
+fn squeezed_out(c: char) -> bool {
+    c.is_whitespace() || c.is_control() || c == '\\'
+}
+
+/// [`squeeze`] of a whole value, through the shared whitespace-free form when it has nothing
+/// else to remove.
+fn squeeze_value(lower: &str) -> crate::grams::Indexed<'_> {
+    let ws = crate::grams::without_whitespace(lower);
+    if ws.contains(squeezed_out) {
+        return crate::grams::Indexed::derived(lower, squeeze(&ws));
+    }
+    ws
 }
 
 /// Remove JS comments and whitespace: `document /*x*/ . cookie` → `document.cookie`.
-fn js_squeeze(lower: &str) -> String {
+fn js_squeeze(lower: &str) -> crate::grams::Indexed<'_> {
+    if !lower.fcontains("/*") {
+        return crate::grams::without_whitespace(lower);
+    }
     let folded = crate::text::strip_comments(lower);
-    folded.chars().filter(|c| !c.is_whitespace()).collect()
+    crate::grams::Indexed::derived(
+        lower,
+        crate::text::remove_chars(&folded, char::is_whitespace),
+    )
 }
 
 /// `<f o r m`, `< x: script`: a tag name spelled with spaces between its letters.
@@ -201,7 +219,7 @@ fn js_shapes(lower: &str) -> Option<Hit> {
     if let Some((p, _)) = find_any(lower, &["+adw-", "+ad4-"]) {
         return Some(Hit::deny("xss.tag", p, "UTF-7 encoded markup"));
     }
-    let sq = crate::grams::Indexed::derived(lower, js_squeeze(lower));
+    let sq = js_squeeze(lower);
     const SINKS: &[&str] = &[
         "document.cookie",
         "(document)[",
@@ -244,7 +262,7 @@ fn js_shapes(lower: &str) -> Option<Hit> {
 /// assigned (`\u0076alueOf` arrives here decoded).
 fn breakout_assignment(lower: &str) -> Option<usize> {
     const HOOKS: &[&str] = &["valueof", "tostring", "location"];
-    if !lower.contains(['"', '\'']) {
+    if !crate::grams::has_any_byte(lower, b"\"'") {
         return None;
     }
     let (p, hook) = find_any(lower, HOOKS)?;
@@ -271,7 +289,7 @@ pub fn scan(_orig: &str, lower: &str, _ctx: Ctx) -> Option<Hit> {
     if lower.len() < 3 {
         return None;
     }
-    let has_lt = lower.contains('<');
+    let has_lt = crate::grams::has_any_byte(lower, b"<");
     // Tags.
     if has_lt {
         let mut from = 0;
@@ -324,7 +342,7 @@ pub fn scan(_orig: &str, lower: &str, _ctx: Ctx) -> Option<Hit> {
         return Some(Hit::deny("xss.markup", p, "XML entity declaration"));
     }
     // Script URLs, with whitespace/control obfuscation removed.
-    let sq = crate::grams::Indexed::derived(lower, squeeze(lower));
+    let sq = squeeze_value(lower);
     if let Some((p, _)) = find_any(
         &sq,
         &[

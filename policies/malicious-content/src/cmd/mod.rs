@@ -563,7 +563,7 @@ pub fn scan(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
         return Some(h);
     }
     // Every rewrite in `deobfuscate` starts at one of these bytes.
-    if !lower.contains(['\'', '"', '$', '`', '\\', '[']) {
+    if !crate::grams::has_any_byte(lower, b"'\"$`\\[") {
         return None;
     }
     let d = crate::grams::Indexed::derived(lower, deobfuscate(lower));
@@ -581,6 +581,68 @@ pub fn scan(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
             h.at = h.at.min(lower.len());
             return Some(h);
         }
+    }
+    None
+}
+
+/// cmd.exe batch syntax: FOR /F ... DO, IF ... == ... command, %VAR% expansions.
+fn batch(lower: &str) -> Option<Hit> {
+    // Read on the folded text (comments out, whitespace runs as one space), which is only
+    // worth building when it can start with `for` / `if` or hold `%_`: folding creates
+    // neither unless it removes a comment.
+    let start = lower.trim_start_matches(|c: char| {
+        matches!(c, ';' | '&' | '|' | '@') || c.is_ascii_whitespace()
+    });
+    if !(start.starts_with("for")
+        || start.starts_with("if")
+        || lower.fcontains("%_")
+        || lower.fcontains("/*"))
+    {
+        return None;
+    }
+    let folded = crate::grams::Indexed::derived(lower, crate::text::fold(lower));
+    let f = folded.trim_start_matches([';', '&', '|', ' ', '@']);
+    if (f.starts_with("for /") || f.starts_with("for %"))
+        && (f.fcontains(" do ") || f.fcontains(")do "))
+    {
+        return Some(Hit::deny("rce.windows", 0, "cmd.exe FOR loop"));
+    }
+    if f.starts_with("if not defined ")
+        || f.starts_with("if not exist ")
+        || f.starts_with("if /i ")
+        || f.starts_with("if not {")
+        || f.starts_with("if errorlevel ")
+    {
+        return Some(Hit::deny("rce.windows", 0, "cmd.exe IF statement"));
+    }
+    if f.starts_with("if ")
+        && (f.fcontains("==")
+            || [
+                " equ ",
+                " neq ",
+                " lss ",
+                " leq ",
+                " gtr ",
+                " geq ",
+                " exist ",
+                "errorlevel",
+                " defined ",
+            ]
+            .iter()
+            .any(|k| f.fcontains(k)))
+        && (f.fcontains(" echo ")
+            || f.fcontains(" goto ")
+            || f.fcontains(" cmd")
+            || f.fcontains(" set ")
+            || f.fcontains("echo"))
+    {
+        return Some(Hit::deny("rce.windows", 0, "cmd.exe IF statement"));
+    }
+    if let Some(p) = f.ffind("%_")
+        && f[p + 1..].contains('%')
+        && (f.fcontains("set ") || f.fcontains(":~"))
+    {
+        return Some(Hit::deny("rce.windows", p, "cmd.exe variable expansion"));
     }
     None
 }
@@ -707,7 +769,7 @@ fn scan_one(orig: &str, lower: &str, ctx: Ctx, original: Option<&str>) -> Option
             }
         }
     }
-    if lower.contains(['?', '*', '['])
+    if crate::grams::has_any_byte(lower, b"?*[")
         && let Some(p) = globbed_path(lower)
     {
         return Some(Hit::deny(
@@ -945,50 +1007,8 @@ fn scan_one(orig: &str, lower: &str, ctx: Ctx, original: Option<&str>) -> Option
             return Some(Hit::deny("rce.windows", p, "PowerShell alias"));
         }
     }
-    // cmd.exe batch syntax: FOR /F ... DO, IF ... == ... command, %VAR% expansions.
-    let folded = crate::grams::Indexed::derived(lower, crate::text::fold(lower));
-    let f = folded.trim_start_matches([';', '&', '|', ' ', '@']);
-    if (f.starts_with("for /") || f.starts_with("for %"))
-        && (f.fcontains(" do ") || f.fcontains(")do "))
-    {
-        return Some(Hit::deny("rce.windows", 0, "cmd.exe FOR loop"));
-    }
-    if f.starts_with("if not defined ")
-        || f.starts_with("if not exist ")
-        || f.starts_with("if /i ")
-        || f.starts_with("if not {")
-        || f.starts_with("if errorlevel ")
-    {
-        return Some(Hit::deny("rce.windows", 0, "cmd.exe IF statement"));
-    }
-    if f.starts_with("if ")
-        && (f.fcontains("==")
-            || [
-                " equ ",
-                " neq ",
-                " lss ",
-                " leq ",
-                " gtr ",
-                " geq ",
-                " exist ",
-                "errorlevel",
-                " defined ",
-            ]
-            .iter()
-            .any(|k| f.fcontains(k)))
-        && (f.fcontains(" echo ")
-            || f.fcontains(" goto ")
-            || f.fcontains(" cmd")
-            || f.fcontains(" set ")
-            || f.fcontains("echo"))
-    {
-        return Some(Hit::deny("rce.windows", 0, "cmd.exe IF statement"));
-    }
-    if let Some(p) = f.ffind("%_")
-        && f[p + 1..].contains('%')
-        && (f.fcontains("set ") || f.fcontains(":~"))
-    {
-        return Some(Hit::deny("rce.windows", p, "cmd.exe variable expansion"));
+    if let Some(h) = batch(lower) {
+        return Some(h);
     }
     // Node.js / Perl / mail-header injection reached through input.
     if let Some((p, _)) = find_any(

@@ -60,10 +60,10 @@ fn brace(lower: &str) -> Option<Hit> {
 /// `f(){ f|f& };f`: a function that calls itself in a pipeline (fork bomb).
 fn fork_bomb(lower: &str) -> Option<Hit> {
     // The squeezed text must hold `(){`.
-    if !lower.contains('{') {
+    if !crate::grams::has_any_byte(lower, b"{") {
         return None;
     }
-    let sq: String = lower.chars().filter(|c| !c.is_whitespace()).collect();
+    let sq = crate::grams::without_whitespace(lower);
     let p = sq.ffind("(){")?;
     // Start after the whole separator character: `+ 1` landed inside a multi-byte one (U+FFFD
     // of a lossily decoded event) and the slice panicked (fuzz target `shipped_policies`).
@@ -127,13 +127,13 @@ const POP3: &[&str] = &[
 fn line_commands(lower: &str) -> Option<Hit> {
     // A literal `\n` escape reads as the line break it stands for.
     let unescaped;
-    let lower = if lower.contains("\\n") {
+    let lower = if lower.fcontains("\\n") {
         unescaped = lower.replace("\\n", "\n");
         unescaped.as_str()
     } else {
         lower
     };
-    let nl = lower.contains(['\n', '\r']);
+    let nl = crate::grams::has_any_byte(lower, b"\n\r");
     for (idx, line) in lower.split(['\n', '\r', ';']).enumerate() {
         if idx == 0 {
             continue;
@@ -239,7 +239,7 @@ fn template(lower: &str) -> Option<Hit> {
             .trim_start_matches(['=', '-', '#'])
             .trim();
         let arith = {
-            let sq: String = inner.chars().filter(|c| !c.is_whitespace()).collect();
+            let sq = crate::text::remove_chars(inner, char::is_whitespace);
             let mut parts = sq.splitn(2, ['*', '+', '/', '-']);
             let a = parts.next().unwrap_or("");
             let b = parts.next().unwrap_or("");
@@ -267,10 +267,10 @@ fn template(lower: &str) -> Option<Hit> {
 /// `while(true);`, `while(!0)`: a JavaScript busy loop with a constant condition.
 fn busy_loop(lower: &str) -> Option<Hit> {
     // The squeezed text must hold `while(`.
-    if !lower.contains('(') {
+    if !crate::grams::has_any_byte(lower, b"(") {
         return None;
     }
-    let sq: String = lower.chars().filter(|c| !c.is_whitespace()).collect();
+    let sq = crate::grams::without_whitespace(lower);
     let p = sq.ffind("while(")?;
     let inner = &sq[p + 6..];
     let inner = inner.trim_start_matches(['(', '!', '+', '-']);
@@ -376,10 +376,10 @@ pub fn scan(lower: &str) -> Option<Hit> {
         return Some(h);
     }
     // Every RUNTIME needle holds one of these bytes.
-    if !lower.contains(['.', '_', '(', '[', ':', '@']) {
+    if !crate::grams::has_any_byte(lower, b"._([:@") {
         return None;
     }
-    let sq: String = lower.chars().filter(|c| !c.is_whitespace()).collect();
+    let sq = crate::grams::without_whitespace(lower);
     let sb = sq.as_bytes();
     RUNTIME
         .iter()
