@@ -98,9 +98,12 @@ struct Entry {
 /// The whitespace-free form of a scope's text (see [`without_whitespace`]): `None` when the
 /// text has no whitespace, else the string and its own index range.
 struct Squeezed {
-    source: (usize, usize),
-    text: Option<(Rc<str>, Option<(usize, usize)>)>,
+    source: Range,
+    text: Option<(Rc<str>, Option<Range>)>,
 }
+
+/// A registered text's address range.
+type Range = (usize, usize);
 
 thread_local! {
     static INDEXED: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
