@@ -20,6 +20,7 @@ const WORDS: usize = (1 << 16) / 64;
 pub struct Grams {
     one: [u64; 4],
     two: Box<[u64; WORDS]>,
+    three: Box<[u64; WORDS]>,
     four: Box<[u64; WORDS]>,
 }
 
@@ -33,7 +34,7 @@ fn get(bits: &[u64], k: usize) -> bool {
     bits[k >> 6] >> (k & 63) & 1 != 0
 }
 
-/// 16-bit hash of a 4-byte window.
+/// 16-bit hash of a 4-byte window (or of a 3-byte one, its top byte zero).
 #[inline(always)]
 fn hash(w: u32) -> usize {
     (w.wrapping_mul(0x9E37_79B1) >> 16) as usize
@@ -41,11 +42,12 @@ fn hash(w: u32) -> usize {
 
 impl Grams {
     /// Index `text`, ASCII case folded (so one index serves a value and its lower-case form):
-    /// one pass, two bit sets; the byte set is read off the pair set at the end.
+    /// one pass, three bit sets; the byte set is read off the pair set at the end.
     pub fn new(text: &[u8]) -> Self {
         let mut g = Grams {
             one: [0; 4],
             two: Box::new([0; WORDS]),
+            three: Box::new([0; WORDS]),
             four: Box::new([0; WORDS]),
         };
         // `w` holds the last four bytes, the newest lowest. The first three windows are short:
@@ -54,6 +56,7 @@ impl Grams {
         for &b in text {
             w = w << 8 | u32::from(b.to_ascii_lowercase());
             set(&mut g.two[..], (w & 0xffff) as usize);
+            set(&mut g.three[..], hash(w & 0xff_ffff));
             set(&mut g.four[..], hash(w));
         }
         // Every byte ends a pair (the first one after a 0): a byte is present when its
@@ -74,9 +77,12 @@ impl Grams {
             0 => true,
             1 => get(&self.one, low(0)),
             2 => get(&self.two[..], low(0) << 8 | low(1)),
-            3 => {
-                get(&self.two[..], low(0) << 8 | low(1)) && get(&self.two[..], low(1) << 8 | low(2))
-            }
+            3 => get(
+                &self.three[..],
+                hash(u32::from_be_bytes(
+                    [0, needle[0], needle[1], needle[2]].map(|b| b.to_ascii_lowercase()),
+                )),
+            ),
             _ => needle.windows(4).all(|w| {
                 let w = u32::from_be_bytes(std::array::from_fn(|i| w[i].to_ascii_lowercase()));
                 get(&self.four[..], hash(w))

@@ -181,17 +181,23 @@ impl FastFind for str {
 /// `s` without the chars `drop` selects: what `s.chars().filter(|c| !drop(*c)).collect()`
 /// gives, copied in runs instead of char by char (several detectors squeeze whole bodies).
 pub fn remove_chars(s: &str, drop: impl Fn(char) -> bool) -> String {
+    // ASCII is looked up in a table: asking `drop` costs more than the copy on long text.
+    let mut ascii = [false; 128];
+    for (c, d) in ascii.iter_mut().enumerate() {
+        *d = drop(char::from(c as u8));
+    }
     let b = s.as_bytes();
     let mut out = String::with_capacity(s.len());
     let (mut kept_from, mut i) = (0, 0);
     while i < b.len() {
-        let (c, len) = if b[i].is_ascii() {
-            (char::from(b[i]), 1)
-        } else {
-            let c = s[i..].chars().next().unwrap_or_default();
-            (c, c.len_utf8())
+        let (gone, len) = match ascii.get(usize::from(b[i])) {
+            Some(&d) => (d, 1),
+            None => {
+                let c = s[i..].chars().next().unwrap_or_default();
+                (drop(c), c.len_utf8())
+            }
         };
-        if drop(c) {
+        if gone {
             out.push_str(&s[kept_from..i]);
             kept_from = i + len;
         }

@@ -77,6 +77,14 @@ fn is_sep(b: u8) -> bool {
 /// Scan path components of `s` (lower-case, `\` folded to `/`) for sensitive names.
 fn sensitive(s: &str, path_kind: bool) -> Option<Found> {
     let b = s.as_bytes();
+    // Every rule below needs a `/` next to the component, a one-word value, or a component
+    // that starts with a dot: a text of several words with neither is done (most prose).
+    if !crate::grams::has_any_byte(s, b"/")
+        && s.split_ascii_whitespace().nth(1).is_some()
+        && !memchr::memchr_iter(b'.', b).any(|p| p == 0 || is_sep(b[p - 1]))
+    {
+        return None;
+    }
     let words = s.split_ascii_whitespace().count();
     let mut i = 0;
     let mut weak = None;
@@ -188,7 +196,11 @@ fn sql_archive(name: &str) -> bool {
 
 /// Path traversal / LFI.
 pub fn lfi(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
-    let s = crate::grams::Indexed::derived(lower, lower.replace('\\', "/"));
+    let s = if crate::grams::has_any_byte(lower, b"\\") {
+        crate::grams::Indexed::derived(lower, lower.replace('\\', "/"))
+    } else {
+        crate::grams::Indexed::unchanged(lower)
+    };
     let b = s.as_bytes();
     // Traversal: a run of 2-3 dots between separators (`../`, `..;/`, `/..;`, `....//`).
     let mut from = 0;
@@ -219,7 +231,9 @@ pub fn lfi(_orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     }
     let path_kind = matches!(ctx.kind, InputKind::Path);
     // Output redirected into a world-writable directory: `>/tmp/x`, `> /dev/shm/x`.
-    if let Some(p) = s.find('>') {
+    if crate::grams::has_any_byte(&s, b">")
+        && let Some(p) = s.find('>')
+    {
         let after = s[p + 1..].trim_start();
         if after.starts_with("/tmp/")
             || after.starts_with("/var/tmp/")
