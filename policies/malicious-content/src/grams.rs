@@ -3,10 +3,11 @@
 //!
 //! Detectors run dozens of needle-list searches over each value. On a 64 KiB value every one of
 //! them is a full pass, although on benign text nearly all find nothing. [`with_index`] builds,
-//! once per long value, bit sets of the 1-, 2- and 4-byte sequences it contains; a needle
-//! whose n-grams are not all present cannot occur, in the value or in any slice of it. A hashed
-//! bit may be shared by two n-grams, so the index only ever says "absent" or "maybe": a search
-//! it cannot rule out runs exactly as before, and results never change.
+//! once per long value, bit sets of the 1-, 2- and 3-byte sequences it contains, ASCII case
+//! folded; a needle whose n-grams are not all present cannot occur, in the value or in any
+//! slice of it. A hashed bit may be shared by two n-grams, so the index only ever says
+//! "absent" or "maybe": a search it cannot rule out runs exactly as before, and results never
+//! change.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -21,7 +22,6 @@ pub struct Grams {
     one: [u64; 4],
     two: Box<[u64; WORDS]>,
     three: Box<[u64; WORDS]>,
-    four: Box<[u64; WORDS]>,
 }
 
 #[inline(always)]
@@ -34,7 +34,7 @@ fn get(bits: &[u64], k: usize) -> bool {
     bits[k >> 6] >> (k & 63) & 1 != 0
 }
 
-/// 16-bit hash of a 4-byte window (or of a 3-byte one, its top byte zero).
+/// 16-bit hash of a 3-byte window (the low three bytes of `w`).
 #[inline(always)]
 fn hash(w: u32) -> usize {
     (w.wrapping_mul(0x9E37_79B1) >> 16) as usize
@@ -42,22 +42,20 @@ fn hash(w: u32) -> usize {
 
 impl Grams {
     /// Index `text`, ASCII case folded (so one index serves a value and its lower-case form):
-    /// one pass, three bit sets; the byte set is read off the pair set at the end.
+    /// one pass, two bit sets; the byte set is read off the pair set at the end.
     pub fn new(text: &[u8]) -> Self {
         let mut g = Grams {
             one: [0; 4],
             two: Box::new([0; WORDS]),
             three: Box::new([0; WORDS]),
-            four: Box::new([0; WORDS]),
         };
-        // `w` holds the last four bytes, the newest lowest. The first three windows are short:
-        // their partial 4-grams are extra bits, which can only make the index say "maybe".
+        // `w` holds the last bytes, the newest lowest. The first windows are short: their
+        // partial n-grams are extra bits, which can only make the index say "maybe".
         let mut w: u32 = 0;
         for &b in text {
             w = w << 8 | u32::from(b.to_ascii_lowercase());
             set(&mut g.two[..], (w & 0xffff) as usize);
             set(&mut g.three[..], hash(w & 0xff_ffff));
-            set(&mut g.four[..], hash(w));
         }
         // Every byte ends a pair (the first one after a 0): a byte is present when its
         // column of the pair set has a bit.
@@ -77,15 +75,10 @@ impl Grams {
             0 => true,
             1 => get(&self.one, low(0)),
             2 => get(&self.two[..], low(0) << 8 | low(1)),
-            3 => get(
-                &self.three[..],
-                hash(u32::from_be_bytes(
-                    [0, needle[0], needle[1], needle[2]].map(|b| b.to_ascii_lowercase()),
-                )),
-            ),
-            _ => needle.windows(4).all(|w| {
-                let w = u32::from_be_bytes(std::array::from_fn(|i| w[i].to_ascii_lowercase()));
-                get(&self.four[..], hash(w))
+            // Longer needles: every 3-byte window must be there.
+            _ => needle.windows(3).all(|w| {
+                let w = u32::from_be_bytes([0, w[0], w[1], w[2]].map(|b| b.to_ascii_lowercase()));
+                get(&self.three[..], hash(w))
             }),
         }
     }
