@@ -190,6 +190,9 @@ fn param_name(location: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// Longest value [`scan_inputs`] remembers the findings of, to reuse for a repeat.
+const MEMO_MAX_LEN: usize = 4096;
+
 /// Run every enabled detector over every scannable input.
 pub fn scan_inputs(inputs: &[ScanInput], settings: &Settings, report: &mut Report) {
     let mut seen: Vec<(&'static str, String)> = Vec::new();
@@ -224,9 +227,10 @@ pub fn scan_inputs(inputs: &[ScanInput], settings: &Settings, report: &mut Repor
         };
         let mut evidence_text: Vec<(Hit, String)> = Vec::new();
         // Detectors are pure functions of (text, kind, name): a value repeated across an
-        // array or a batch is scanned once.
-        let memo_key =
-            (!whole).then(|| (text.to_string(), format!("{:?}", inp.kind), name.clone()));
+        // array or a batch is scanned once. Long values are left out: keying on them costs a
+        // copy and a hash of the whole text, and they are seldom repeated.
+        let memo_key = (!whole && text.len() <= MEMO_MAX_LEN)
+            .then(|| (text.to_string(), format!("{:?}", inp.kind), name.clone()));
         if let Some(prev) = memo_key.as_ref().and_then(|k| memo.get(k)) {
             evidence_text.extend(prev.iter().cloned());
         } else if !whole {

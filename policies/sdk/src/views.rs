@@ -7,6 +7,7 @@
 //! carries (a form, JSON or multipart body; a JSON message).
 
 use serde_json::Value;
+use std::borrow::Cow;
 
 use crate::decode::{base64_decode, form_pairs, percent_decode, pointer_join};
 
@@ -36,7 +37,7 @@ pub struct Param {
 
 /// A normalised HTTP request, whichever front door delivered it.
 #[derive(Debug, Clone)]
-pub struct HttpRequest {
+pub struct HttpRequest<'a> {
     /// Which event shape this came from.
     pub source: HttpSource,
     /// Upper-case method (`GET` when the event does not say).
@@ -51,8 +52,8 @@ pub struct HttpRequest {
     pub headers: Vec<Param>,
     /// Cookies (`name=value` pairs) from `cookies` (v2) or the `cookie` header.
     pub cookies: Vec<Param>,
-    /// Body bytes, base64-decoded when `isBase64Encoded`.
-    pub body: Vec<u8>,
+    /// Body bytes, base64-decoded when `isBase64Encoded` (else borrowed from the event).
+    pub body: Cow<'a, [u8]>,
     /// Pointer to the body (`/body`).
     pub body_location: String,
     /// `content-type` header value, lower-cased, parameters included.
@@ -63,9 +64,9 @@ fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 
-impl HttpRequest {
+impl<'a> HttpRequest<'a> {
     /// Build the view when `event` is an API Gateway v1/v2, ALB or Function URL request.
-    pub fn from_event(event: &Value) -> Option<HttpRequest> {
+    pub fn from_event(event: &'a Value) -> Option<HttpRequest<'a>> {
         let obj = event.as_object()?;
         let ctx = obj.get("requestContext");
         let v2_method = ctx
@@ -113,7 +114,7 @@ impl HttpRequest {
             query: Vec::new(),
             headers: Vec::new(),
             cookies: Vec::new(),
-            body: Vec::new(),
+            body: Cow::Borrowed(&[]),
             body_location: "/body".into(),
             content_type: None,
         };
@@ -163,10 +164,9 @@ impl HttpRequest {
                 .get("isBase64Encoded")
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
-            req.body = if b64 {
-                base64_decode(body).unwrap_or_else(|| body.as_bytes().to_vec())
-            } else {
-                body.as_bytes().to_vec()
+            req.body = match b64.then(|| base64_decode(body)).flatten() {
+                Some(decoded) => Cow::Owned(decoded),
+                None => Cow::Borrowed(body.as_bytes()),
             };
         }
         Some(req)
@@ -389,21 +389,31 @@ pub enum InputKind {
 
 /// One attacker-influenced value to scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScanInput {
+pub struct ScanInput<'a> {
     /// JSON pointer to the value.
     pub location: String,
-    /// The value's bytes (UTF-8 text in nearly all cases).
-    pub data: Vec<u8>,
+    /// The value's bytes (UTF-8 text in nearly all cases); a request body is borrowed from
+    /// the event, the other values are copies.
+    pub data: Cow<'a, [u8]>,
     /// Where the value came from.
     pub kind: InputKind,
 }
 
-impl ScanInput {
+impl<'a> ScanInput<'a> {
     fn new(location: impl Into<String>, data: impl Into<Vec<u8>>, kind: InputKind) -> Self {
         Self {
             location: location.into(),
-            data: data.into(),
+            data: Cow::Owned(data.into()),
             kind,
+        }
+    }
+
+    /// The same input, owning its bytes.
+    pub fn into_owned(self) -> ScanInput<'static> {
+        ScanInput {
+            location: self.location,
+            data: Cow::Owned(self.data.into_owned()),
+            kind: self.kind,
         }
     }
 
@@ -426,10 +436,10 @@ const MAX_NESTING: usize = 4;
 /// Enumerate the attacker-influenced values of an event, whatever its shape: HTTP request
 /// parts (with the body broken into fields), SQS/SNS messages (and the JSON they carry), S3
 /// keys, EventBridge detail leaves, and for unknown shapes every string leaf.
-pub fn inputs(event: &Value) -> Vec<ScanInput> {
+pub fn inputs(event: &Value) -> Vec<ScanInput<'_>> {
     let mut out = Vec::new();
     if let Some(req) = HttpRequest::from_event(event) {
-        http_inputs(&req, &mut out);
+        http_inputs(req, &mut out);
     } else if let Some(first) = records(event).first() {
         if let Record::EventBridge { .. } = first {
             if let Some(detail) = event.get("detail") {
@@ -459,14 +469,14 @@ pub fn inputs(event: &Value) -> Vec<ScanInput> {
 
 /// The inputs of an event given as bytes: JSON events as [`inputs`], anything else as one
 /// [`InputKind::Raw`] input.
-pub fn inputs_from_bytes(event: &[u8]) -> Vec<ScanInput> {
+pub fn inputs_from_bytes(event: &[u8]) -> Vec<ScanInput<'static>> {
     match serde_json::from_slice::<Value>(event) {
-        Ok(v) => inputs(&v),
+        Ok(v) => inputs(&v).into_iter().map(ScanInput::into_owned).collect(),
         Err(_) => vec![ScanInput::new("", event, InputKind::Raw)],
     }
 }
 
-fn http_inputs(req: &HttpRequest, out: &mut Vec<ScanInput>) {
+fn http_inputs<'a>(req: HttpRequest<'a>, out: &mut Vec<ScanInput<'a>>) {
     out.push(ScanInput::new(
         req.path_location.clone(),
         req.path.as_bytes(),
@@ -505,19 +515,30 @@ fn http_inputs(req: &HttpRequest, out: &mut Vec<ScanInput>) {
         ));
     }
     if !req.body.is_empty() {
-        body_inputs(
+        // The body input borrows the event's string (copied only when base64 was decoded):
+        // bodies are the large values, and a copy of 6 MB is milliseconds of fresh sandbox
+        // memory. It goes before its fields, which are read from it first.
+        let at = out.len();
+        body_parts(
             &req.body,
             req.content_type.as_deref(),
             &req.body_location,
             out,
         );
+        out.insert(
+            at,
+            ScanInput {
+                location: req.body_location,
+                data: req.body,
+                kind: InputKind::Body,
+            },
+        );
     }
 }
 
-/// The raw body, then its fields by content type (or by sniffing when the type is missing,
-/// since attackers choose the header).
-fn body_inputs(body: &[u8], content_type: Option<&str>, base: &str, out: &mut Vec<ScanInput>) {
-    out.push(ScanInput::new(base, body, InputKind::Body));
+/// The fields of a body by content type (or by sniffing when the type is missing, since
+/// attackers choose the header); the raw body goes before them.
+fn body_parts(body: &[u8], content_type: Option<&str>, base: &str, out: &mut Vec<ScanInput<'_>>) {
     let ct = content_type.unwrap_or("");
     let trimmed = body.trim_ascii_start();
     if ct.contains("multipart/") || (ct.is_empty() && trimmed.starts_with(b"--")) {
@@ -569,7 +590,7 @@ fn body_inputs(body: &[u8], content_type: Option<&str>, base: &str, out: &mut Ve
 
 /// Text nodes and attribute values of an XML (or HTML) body, without a full parser: enough
 /// to give each value its own input.
-fn xml_inputs(text: &str, base: &str, out: &mut Vec<ScanInput>) {
+fn xml_inputs(text: &str, base: &str, out: &mut Vec<ScanInput<'_>>) {
     let loc = base.to_string();
     let mut rest = text;
     while let Some(lt) = rest.find('<') {
@@ -614,7 +635,7 @@ fn xml_inputs(text: &str, base: &str, out: &mut Vec<ScanInput>) {
     }
 }
 
-fn record_inputs(event: &Value, out: &mut Vec<ScanInput>) {
+fn record_inputs(event: &Value, out: &mut Vec<ScanInput<'_>>) {
     for rec in records(event) {
         match rec {
             Record::Sqs { body, location, .. } => message_inputs(&body, &location, out),
@@ -648,7 +669,7 @@ fn record_inputs(event: &Value, out: &mut Vec<ScanInput>) {
 
 /// A message body, plus the string leaves of the JSON document it carries (SNS-in-SQS and
 /// JSON-in-JSON are followed a few levels down).
-fn message_inputs(text: &str, location: &str, out: &mut Vec<ScanInput>) {
+fn message_inputs(text: &str, location: &str, out: &mut Vec<ScanInput<'_>>) {
     out.push(ScanInput::new(location, text, InputKind::MessageBody));
     if let Some(doc) = embedded_json(text) {
         leaves(
@@ -672,7 +693,7 @@ fn embedded_json(text: &str) -> Option<Value> {
 }
 
 /// String leaves of `v`; strings that carry a JSON document are followed `nest` more levels.
-fn leaves(v: &Value, at: String, kind: InputKind, nest: usize, out: &mut Vec<ScanInput>) {
+fn leaves(v: &Value, at: String, kind: InputKind, nest: usize, out: &mut Vec<ScanInput<'_>>) {
     if out.len() >= MAX_INPUTS {
         return;
     }
@@ -799,7 +820,7 @@ mod tests {
         let sqs = inputs(&fx["rr-sqs-event-obj"]);
         assert!(
             sqs.iter()
-                .any(|i| i.location == "/Records/0/body/a" && i.data == b"Test")
+                .any(|i| i.location == "/Records/0/body/a" && *i.data == *b"Test")
         );
         let sns = inputs(&fx["rr-sns-event-obj"]);
         assert!(
@@ -832,7 +853,7 @@ mod tests {
         assert_eq!(r.method, "POST");
         assert_eq!(r.query.len(), 2);
         assert_eq!(r.query[1].location, "/multiValueQueryStringParameters/id/1");
-        assert_eq!(r.body, b"a=1&b=%3Cscript%3E");
+        assert_eq!(*r.body, *b"a=1&b=%3Cscript%3E");
         assert_eq!(
             r.content_type.as_deref(),
             Some("application/x-www-form-urlencoded")
@@ -840,7 +861,7 @@ mod tests {
         assert_eq!(r.cookies.len(), 2);
         let ins = inputs(&ev);
         assert!(ins.iter().any(|i| i.kind == InputKind::BodyField
-            && i.data == b"<script>"
+            && *i.data == *b"<script>"
             && i.location == "/body/b"));
         assert!(ins.iter().any(|i| i.kind == InputKind::Body));
     }
@@ -861,7 +882,7 @@ mod tests {
         let ins = inputs(&ev);
         assert!(
             ins.iter()
-                .any(|i| i.location == "/body/user/name" && i.data == b"x")
+                .any(|i| i.location == "/body/user/name" && *i.data == *b"x")
         );
         assert!(
             ins.iter()
@@ -884,7 +905,7 @@ mod tests {
         let ins = inputs(&sns_in_sqs);
         assert!(
             ins.iter()
-                .any(|i| i.location == "/Records/0/body/Message/content" && i.data == b"hi")
+                .any(|i| i.location == "/Records/0/body/Message/content" && *i.data == *b"hi")
         );
         let eb = json!({"source": "x", "detail-type": "y", "detail": {"a": ["b"]}});
         assert_eq!(
@@ -901,13 +922,13 @@ mod tests {
         let ev = json!({"httpMethod": "POST", "path": "/", "headers": {"content-type": "application/xml"},
             "body": "<?xml version=\"1.0\"?><root><a probe=\"1=1\">text</a></root>"});
         let ins = inputs(&ev);
-        assert!(ins.iter().any(|i| i.data == b"1=1"));
-        assert!(ins.iter().any(|i| i.data == b"text"));
+        assert!(ins.iter().any(|i| *i.data == *b"1=1"));
+        assert!(ins.iter().any(|i| *i.data == *b"text"));
         let mp = json!({"httpMethod": "POST", "path": "/", "headers": {"content-type": "multipart/form-data; boundary=b"},
             "body": "--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x.txt\"\r\n\r\nDATA\r\n--b--\r\n"});
         let ins = inputs(&mp);
         assert!(ins.iter().any(|i| i.kind == InputKind::MultipartPart
-            && i.data == b"DATA"
+            && *i.data == *b"DATA"
             && i.location == "/body/f"));
     }
 }
