@@ -62,6 +62,7 @@ BENCH_ARGS ?=
 BENCH_DOC ?= docs/BENCHMARKS.md
 bench: policies venv layer
 	$(CARGO) build -p gavel-e2e --bin gavel-bench
+	$(CARGO) build --release -p malicious-content --example speed
 	GAVEL_E2E_LAYER=$(CURDIR)/dist/gavel-layer-x86_64.zip target/debug/gavel-bench --write $(BENCH_DOC) $(BENCH_ARGS)
 
 # The layer zips (issue 5): static musl binaries for x86_64 and arm64, policies precompiled by

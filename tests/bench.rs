@@ -14,7 +14,8 @@
 //!   with the three policies loaded; and whole-sandbox init with vs without gavel.
 //! * memory: VmRSS of the extension after 100 and 1000 invocations of mixed events.
 //! * size: the binary, and the layer zip with `GAVEL_E2E_LAYER`.
-//! * sandbox cost: malicious-content natively (linked in) against the same code sandboxed.
+//! * sandbox cost: malicious-content natively (its `speed` example, release build) against the
+//!   same code sandboxed.
 //! * delivery: monitor mode with every verdict sent to SQS (moto) through a relay that holds each
 //!   request 200 ms, against monitor mode without a destination.
 //!
@@ -426,23 +427,35 @@ fn eval_figures(gavel: &Path, dir: &Path, seconds: f64) -> Result<(Vec<EvalRow>,
     Ok((rows, floor))
 }
 
-/// Median time of one native `malicious-content` evaluation of `event` (the same Rust code the
-/// sandbox runs, compiled for this machine), in microseconds.
-fn native_p50_us(event: &[u8], seconds: f64) -> f64 {
-    use gavel_policy_sdk::{Input, Invocation, Policy};
-    let mut times = Vec::new();
-    let started = Instant::now();
-    while started.elapsed().as_secs_f64() < seconds || times.len() < 5 {
-        let input = Input::new(
-            Invocation::request(event.to_vec()),
-            malicious_content::Settings::default(),
-        );
-        let t = Instant::now();
-        let report = malicious_content::MaliciousContent::evaluate(&input);
-        times.push(t.elapsed().as_secs_f64() * 1e6);
-        std::hint::black_box(report).ok();
-    }
-    median(&times)
+/// Median time of one native `malicious-content` evaluation of `event`, in microseconds: the
+/// same Rust code the sandbox runs, built for this machine in the release profile (optimised,
+/// no overflow checks, like the policy) by `make bench` as the `speed` example.
+fn native_p50_us(dir: &Path, event: &[u8], seconds: f64) -> Result<f64, String> {
+    let exe = paths::target_dir().join("release/examples/speed");
+    let file = dir.join(format!("native-{}.json", event.len()));
+    std::fs::write(&file, event).map_err(|e| e.to_string())?;
+    let out = std::process::Command::new(&exe)
+        .arg("p50")
+        .arg(&file)
+        .arg(seconds.to_string())
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| {
+            format!(
+                "run {} ({e}); build it with `cargo build --release -p malicious-content --example speed`",
+                exe.display()
+            )
+        })?;
+    let v: Value = serde_json::from_slice(&out.stdout).map_err(|e| {
+        format!(
+            "{} output ({e}): {}",
+            exe.display(),
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })?;
+    v["p50Us"]
+        .as_f64()
+        .ok_or_else(|| format!("{}: no p50Us", exe.display()))
 }
 
 fn lambda_vars(cmd: &mut tokio::process::Command, emulator: &Emulator) {
@@ -956,7 +969,7 @@ async fn main() {
                 .and_then(|r| r.v["p50Us"].as_f64())
         }
         .unwrap_or(f64::NAN);
-        let native = native_p50_us(&event, a.seconds);
+        let native = native_p50_us(tmp.path(), &event, a.seconds).unwrap_or_else(|e| fail(&e));
         let ratio = native / sandboxed;
         rows.push(row_ge(
             &format!(

@@ -1,6 +1,9 @@
 //! Timing harness: `cargo run --release -p malicious-content --example speed` times
 //! `evaluate` on benign bodies of several sizes and on the corpus; with `dump <file>` it writes
-//! every corpus record's findings (to check that an optimisation changes no detection).
+//! every corpus record's findings (to check that an optimisation changes no detection); with
+//! `p50 <event.json> <seconds>` it prints `{"p50Us": …}` for one event: the native baseline of
+//! `make bench`'s sandbox-cost row, built like the policy (release, optimised, no overflow
+//! checks).
 
 use std::time::Instant;
 
@@ -115,8 +118,36 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// Median microseconds of one evaluation of `event`, over `seconds` (5 runs at least).
+fn p50_us(event: &[u8], seconds: f64) -> f64 {
+    let mut times = Vec::new();
+    let started = Instant::now();
+    while started.elapsed().as_secs_f64() < seconds || times.len() < 5 {
+        let input = input(event.to_vec());
+        let t = Instant::now();
+        let report = <MaliciousContent as Policy>::evaluate(&input);
+        times.push(t.elapsed().as_secs_f64() * 1e6);
+        std::hint::black_box(report).ok();
+    }
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("p50") {
+        let (Some(file), Some(seconds)) = (args.get(2), args.get(3)) else {
+            eprintln!("usage: speed p50 <event.json> <seconds>");
+            std::process::exit(2);
+        };
+        let event = std::fs::read(file).unwrap_or_else(|e| {
+            eprintln!("speed: cannot read {file}: {e}");
+            std::process::exit(2);
+        });
+        let seconds: f64 = seconds.parse().unwrap_or(2.0);
+        println!("{{\"p50Us\": {:.1}}}", p50_us(&event, seconds));
+        return;
+    }
     if args.get(1).map(String::as_str) == Some("dump") {
         let mut out = String::new();
         for (id, ev) in corpus() {
