@@ -311,17 +311,27 @@ fn covering(hay: &str) -> Option<Rc<Grams>> {
     })
 }
 
-/// Whether `hay` holds any of the ASCII bytes in `set` (like `str::contains` with an array of
-/// chars). From the index's byte set when `hay` is indexed and none occurs, else one pass.
+/// Whether `hay` holds any of the bytes in `set` (for ASCII bytes, what `str::contains` with
+/// an array of chars says). From the index's byte set when `hay` is indexed and none occurs,
+/// else one pass.
 pub fn has_any_byte(hay: &str, set: &[u8]) -> bool {
     if covering(hay).is_some_and(|g| !set.iter().any(|&b| g.may_contain(&[b]))) {
         return false;
     }
-    let mut table = [false; 256];
-    for &b in set {
-        table[usize::from(b)] = true;
+    let h = hay.as_bytes();
+    match *set {
+        [] => false,
+        [a] => memchr::memchr(a, h).is_some(),
+        [a, b] => memchr::memchr2(a, b, h).is_some(),
+        [a, b, c] => memchr::memchr3(a, b, c, h).is_some(),
+        _ => {
+            let mut table = [false; 256];
+            for &b in set {
+                table[usize::from(b)] = true;
+            }
+            h.iter().any(|&b| table[usize::from(b)])
+        }
     }
-    hay.bytes().any(|b| table[usize::from(b)])
 }
 
 /// True when `hay` is indexed and none of `needles` can occur in it.

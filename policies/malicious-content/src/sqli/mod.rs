@@ -120,7 +120,10 @@ pub fn scan(_orig: &str, lower: &str, _ctx: Ctx) -> Option<Hit> {
     }
     // Typographic quotes act as quotes for lenient collations and sloppy escaping.
     let norm;
-    let lower = if lower.contains(['\u{2018}', '\u{2019}', '\u{201c}', '\u{201d}', '\u{b4}']) {
+    // (Their UTF-8 encodings start with 0xE2 or 0xC2: most text has neither byte.)
+    let lower = if crate::grams::has_any_byte(lower, &[0xe2, 0xc2])
+        && lower.contains(['\u{2018}', '\u{2019}', '\u{201c}', '\u{201d}', '\u{b4}'])
+    {
         norm = lower
             .replace(['\u{2018}', '\u{2019}', '\u{b4}'], "'")
             .replace(['\u{201c}', '\u{201d}'], "\"");
@@ -139,6 +142,9 @@ pub fn scan(_orig: &str, lower: &str, _ctx: Ctx) -> Option<Hit> {
     // opened with `'`, `"` or a backtick.
     let mut breaks: Vec<(char, usize)> = Vec::new();
     for qc in ['\'', '"', '`'] {
+        if !crate::grams::has_any_byte(lower, &[qc as u8]) {
+            continue;
+        }
         let Some(q) = lower.find(qc) else { continue };
         breaks.push((qc, q));
         // `foo\''or'1`: the first quote is escaped; the one right after it closes the literal.
