@@ -219,7 +219,12 @@ pub fn scan_inputs(inputs: &[ScanInput], settings: &Settings, report: &mut Repor
         {
             found.push(h);
         }
-        let text = String::from_utf8_lossy(data);
+        // `from_utf8` first: it validates text far faster than the lossy decoder, which is
+        // only needed for the rare invalid value.
+        let text = match std::str::from_utf8(data) {
+            Ok(t) => std::borrow::Cow::Borrowed(t),
+            Err(_) => String::from_utf8_lossy(data),
+        };
         let name = param_name(&inp.location);
         let ctx = Ctx {
             kind: &inp.kind,

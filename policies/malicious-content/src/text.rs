@@ -155,6 +155,8 @@ pub trait FastFind {
     fn fcontains(&self, needle: &str) -> bool {
         self.ffind(needle).is_some()
     }
+    /// Like `str::find` with an ASCII `char` pattern.
+    fn ffind_byte(&self, byte: u8) -> Option<usize>;
 }
 
 impl FastFind for str {
@@ -175,6 +177,15 @@ impl FastFind for str {
         }
         let last = h.len() - n.len();
         (0..=last).find(|&i| h[i] == first && h[i + 1..i + n.len()] == *rest)
+    }
+
+    #[inline]
+    fn ffind_byte(&self, byte: u8) -> Option<usize> {
+        debug_assert!(byte.is_ascii());
+        if crate::grams::none_in(self, [char::from(byte).encode_utf8(&mut [0; 4]) as &str]) {
+            return None;
+        }
+        memchr::memchr(byte, self.as_bytes())
     }
 }
 
@@ -467,6 +478,25 @@ pub fn strip_comments(lower: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ffind_byte_is_find_with_or_without_an_index() {
+        let long = "lorem ipsum <b> dolor! sit amet ".repeat(60);
+        for text in [long.as_str(), "a <short> value!", ""] {
+            crate::grams::with_index(&[text], || {
+                for b in [b'<', b'!', b'`', b'/', b'x'] {
+                    for from in [0, text.len() / 2] {
+                        let hay = &text[from..];
+                        assert_eq!(
+                            hay.ffind_byte(b),
+                            hay.find(char::from(b)),
+                            "{b} from {from}"
+                        );
+                    }
+                }
+            });
+        }
+    }
 
     #[test]
     fn remove_chars_is_filter_and_collect() {

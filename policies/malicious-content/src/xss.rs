@@ -180,7 +180,7 @@ fn js_squeeze(lower: &str) -> crate::grams::Indexed<'_> {
 fn spaced_tag(lower: &str) -> Option<usize> {
     let b = lower.as_bytes();
     let mut from = 0;
-    while let Some(p) = lower[from..].find('<') {
+    while let Some(p) = lower[from..].ffind_byte(b'<') {
         let lt = from + p;
         from = lt + 1;
         let mut name = String::new();
@@ -293,7 +293,7 @@ pub fn scan(_orig: &str, lower: &str, _ctx: Ctx) -> Option<Hit> {
     // Tags.
     if has_lt {
         let mut from = 0;
-        while let Some(p) = lower[from..].find('<') {
+        while let Some(p) = lower[from..].ffind_byte(b'<') {
             let lt = from + p;
             from = lt + 1;
             if let Some((name, end)) = tag_at(lower, lt) {

@@ -367,7 +367,7 @@ fn literal_letter(tok: &[u8]) -> bool {
 fn globbed_path(lower: &str) -> Option<usize> {
     let b = lower.as_bytes();
     let mut from = 0;
-    while let Some(q) = lower[from..].find('/') {
+    while let Some(q) = lower[from..].ffind_byte(b'/') {
         let at = from + q;
         if at > 0
             && !matches!(
@@ -743,7 +743,7 @@ fn scan_one(orig: &str, lower: &str, ctx: Ctx, original: Option<&str>) -> Option
         from = at;
     }
     // Backtick substitution with a command inside.
-    if let Some(p) = lower.find('`')
+    if let Some(p) = lower.ffind_byte(b'`')
         && let Some((w, _)) = command_at(lower, p + 1)
         && COMMAND_SET.contains(w.as_str())
         && lower[p + 1..].contains('`')
@@ -926,7 +926,7 @@ fn scan_one(orig: &str, lower: &str, ctx: Ctx, original: Option<&str>) -> Option
     }
     // `\!whoami`, `:!id`: an editor / pager / ftp shell escape.
     let mut from = 0;
-    while let Some(q) = lower[from..].find('!') {
+    while let Some(q) = lower[from..].ffind_byte(b'!') {
         let p = from + q;
         from = p + 1;
         if (p == 0 || matches!(b[p - 1], b' ' | b'\\' | b':' | b'\n' | b';'))

@@ -329,6 +329,10 @@ fn orm_lookup(lower: &str) -> Option<Hit> {
         "isnull",
         "range",
     ];
+    // Three parts need two `__`; the index rules most long values out.
+    if !lower.fcontains("__") {
+        return None;
+    }
     let parts: Vec<&str> = lower.split("__").collect();
     if parts.len() >= 3
         && parts
