@@ -104,6 +104,23 @@ struct Squeezed {
 /// A registered text's address range.
 type Range = (usize, usize);
 
+#[cfg(test)]
+thread_local! {
+    /// Tests turn the index off to check that it changes no result.
+    pub(crate) static ENABLED: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
+#[cfg(test)]
+fn enabled() -> bool {
+    ENABLED.with(std::cell::Cell::get)
+}
+
+#[cfg(not(test))]
+#[inline(always)]
+fn enabled() -> bool {
+    true
+}
+
 thread_local! {
     static INDEXED: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
     static SQUEEZED: RefCell<Vec<Squeezed>> = const { RefCell::new(Vec::new()) };
@@ -124,7 +141,7 @@ fn register_as(text: &str, scoped: bool) -> Option<(usize, usize)> {
 
 /// Register `text`, reusing `grams` when given (it must index `text` up to ASCII case).
 fn register_with(text: &str, scoped: bool, grams: Option<Rc<Grams>>) -> Option<(usize, usize)> {
-    if text.len() < MIN_LEN {
+    if text.len() < MIN_LEN || !enabled() {
         return None;
     }
     let grams = grams.unwrap_or_else(|| Rc::new(Grams::new(text.as_bytes())));

@@ -344,3 +344,86 @@ pub(crate) fn scan_query_value(scan: fn(&str, &str, Ctx) -> Option<Hit>, s: &str
         },
     )
 }
+
+/// The n-gram index and the shared derived forms ([`grams`]) only skip work: with them on or
+/// off, every corpus value gives the same findings. Values are embedded in long text (the
+/// index serves values of `grams::MIN_LEN` bytes or more): alone after filler prose, and
+/// repeated, as a text body, a form body and a JSON field.
+#[cfg(test)]
+mod index_changes_no_finding {
+    use super::*;
+    use gavel_policy_sdk::{Input, Invocation};
+
+    fn findings(event: &serde_json::Value, indexed: bool) -> Vec<String> {
+        grams::ENABLED.with(|e| e.set(indexed));
+        let input = Input::new(
+            Invocation::request(serde_json::to_vec(event).unwrap()),
+            Settings::default(),
+        );
+        let report = MaliciousContent::evaluate(&input).unwrap();
+        grams::ENABLED.with(|e| e.set(true));
+        report
+            .findings()
+            .iter()
+            .map(|f| format!("{} {} {}", f.rule_id, f.location, f.evidence))
+            .collect()
+    }
+
+    fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s) if s.len() >= 3 => out.push(s.clone()),
+            serde_json::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+            serde_json::Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn on_corpus_values_in_long_text() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+        let Ok(text) = std::fs::read_to_string(dir.join("public-web.jsonl")) else {
+            eprintln!("corpus not found beside the repository: skipped");
+            return;
+        };
+        let filler = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ".repeat(24);
+        let mut values = Vec::new();
+        for line in text.lines().step_by(3) {
+            let rec: serde_json::Value = serde_json::from_str(line).unwrap();
+            strings(&rec["event"], &mut values);
+        }
+        values.sort();
+        values.dedup();
+        let (mut checked, mut flagged) = (0, 0);
+        for v in &values {
+            let bodies = [
+                (format!("{filler}\n{v}"), "text/plain"),
+                (format!("{v} {v} {filler}"), "text/plain"),
+                (
+                    format!("a={}&b={v}", filler.replace(' ', "+")),
+                    "application/x-www-form-urlencoded",
+                ),
+                (
+                    serde_json::json!({"note": filler, "v": format!("{v}{filler}")}).to_string(),
+                    "application/json",
+                ),
+            ];
+            for (body, ct) in bodies {
+                let event = serde_json::json!({
+                    "version": "2.0", "rawPath": "/items", "rawQueryString": "",
+                    "headers": {"content-type": ct},
+                    "requestContext": {"http": {"method": "POST", "path": "/items"}},
+                    "body": body, "isBase64Encoded": false
+                });
+                let with = findings(&event, true);
+                assert_eq!(with, findings(&event, false), "value {v:?} as {ct}");
+                checked += 1;
+                flagged += usize::from(!with.is_empty());
+            }
+        }
+        // The check means something only if many of these bodies are flagged.
+        assert!(
+            checked > 1000 && flagged > checked / 4,
+            "{flagged} of {checked} flagged"
+        );
+    }
+}
