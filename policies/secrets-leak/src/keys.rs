@@ -1,7 +1,9 @@
 //! Credential scanners: AWS access key pairs, private keys and well-known API token formats.
 //!
-//! One linear pass dispatches on the first byte of each known prefix; AWS secrets (which
-//! have no prefix) are looked for only when an access key id was seen, and only near it.
+//! A credential is a long run of token bytes (or starts with a PEM header): runs are found by
+//! probing every 20th byte, and only they are dispatched on the first byte of each known
+//! prefix. AWS secrets (which have no prefix) are 40-byte runs, paired with a key id near
+//! them or labelled.
 
 use gavel_policy_sdk::redact;
 use gavel_policy_sdk::{Decision, Severity};
@@ -210,47 +212,192 @@ const fn tok(
     }
 }
 
+/// `class[b]` says whether byte `b` belongs to a class: a table, as the run scans test
+/// bytes in their inner loops.
+type ByteClass = [bool; 256];
+
+/// Alphanumerics and `extra`.
+const fn alnum_and(extra: &[u8]) -> ByteClass {
+    let mut class = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        class[c] = (c as u8).is_ascii_alphanumeric();
+        c += 1;
+    }
+    let mut i = 0;
+    while i < extra.len() {
+        class[extra[i] as usize] = true;
+        i += 1;
+    }
+    class
+}
+
+/// Bytes a credential is made of: every prefix and body above, and a JWT's parts and dots.
+const TOKEN_BYTES: ByteClass = alnum_and(b"_-.");
+
+/// The secret-key alphabet ([`is_b64`]).
+const B64_BYTES: ByteClass = alnum_and(b"/+");
+
+/// The shortest credential [`credential_at`] finds without a PEM header: an AWS key id
+/// (tokens are 24 bytes or more, JWTs 38).
+const MIN_TOKEN: usize = 20;
+
+const PEM_HEAD: &[u8] = b"-----BEGIN ";
+
 /// Scan `text` for credentials; `allowed` says whether a value is allowlisted.
 pub fn scan(text: &str, allowed: &dyn Fn(&str) -> bool, hits: &mut Vec<Hit>) {
     let b = text.as_bytes();
     let mut key_ids: Vec<(usize, usize)> = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        let boundary = i == 0 || !is_alnum(b[i - 1]);
-        let mut next = i + 1;
-        match c {
-            b'A' if boundary => {
-                if let Some(end) = aws_key_id(b, i) {
-                    // Enough to report; bounds the pairing work on hostile input.
-                    if key_ids.len() < 256 {
-                        key_ids.push((i, end));
-                    }
-                    next = end;
-                } else if let Some(end) = token_at(text, i, allowed, hits) {
-                    next = end;
-                }
-            }
-            b'g' | b'x' | b's' | b'r' | b'n' if boundary => {
-                if let Some(end) = token_at(text, i, allowed, hits) {
-                    next = end;
-                }
-            }
-            b'e' if boundary && b[i..].starts_with(b"eyJ") => {
-                if let Some(end) = jwt_at(text, i, allowed, hits) {
-                    next = end;
-                }
-            }
-            b'-' if b[i..].starts_with(b"-----BEGIN ") => {
-                if let Some(end) = private_key_at(text, i, hits) {
-                    next = end;
-                }
-            }
-            _ => {}
+    // Offsets below `next` lie inside an earlier credential and are not looked at again.
+    let mut next = 0;
+    for (lo, hi) in candidate_spans(b) {
+        let mut i = lo.max(next);
+        while i < hi {
+            i = credential_at(text, i, allowed, hits, &mut key_ids).unwrap_or(i + 1);
         }
-        i = next;
+        next = next.max(i);
     }
     aws_pairs(text, &key_ids, allowed, hits);
+}
+
+/// The credential starting at `i`, recorded; returns where it ends. Dispatches on the first
+/// byte of each known prefix.
+#[inline]
+fn credential_at(
+    text: &str,
+    i: usize,
+    allowed: &dyn Fn(&str) -> bool,
+    hits: &mut Vec<Hit>,
+    key_ids: &mut Vec<(usize, usize)>,
+) -> Option<usize> {
+    let b = text.as_bytes();
+    let boundary = || i == 0 || !is_alnum(b[i - 1]);
+    match b[i] {
+        b'A' if boundary() => match aws_key_id(b, i) {
+            Some(end) => {
+                // Enough to report; bounds the pairing work on hostile input.
+                if key_ids.len() < 256 {
+                    key_ids.push((i, end));
+                }
+                Some(end)
+            }
+            None => token_at(text, i, allowed, hits),
+        },
+        b'g' | b'x' | b's' | b'r' | b'n' if boundary() => token_at(text, i, allowed, hits),
+        b'e' if boundary() && b[i..].starts_with(b"eyJ") => jwt_at(text, i, allowed, hits),
+        b'-' if b[i..].starts_with(PEM_HEAD) => private_key_at(text, i, hits),
+        _ => None,
+    }
+}
+
+/// The only spans where [`credential_at`] can find something, in order: token-byte runs of
+/// [`MIN_TOKEN`] or more bytes, and PEM headers (whose label has spaces). Prose has neither,
+/// so it is skipped instead of dispatched byte by byte.
+fn candidate_spans(b: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut runs = LongRuns::new(b, &TOKEN_BYTES, MIN_TOKEN).peekable();
+    let mut pems = pem_starts(b).into_iter().peekable();
+    std::iter::from_fn(move || match (runs.peek(), pems.peek()) {
+        (Some(&(start, _)), Some(&p)) if p < start => pems.next().map(|p| (p, p + 1)),
+        (Some(_), _) => runs.next(),
+        (None, _) => pems.next().map(|p| (p, p + 1)),
+    })
+}
+
+/// Maximal runs of `class` bytes at least `min` long, in order, each run starting before
+/// `starts_before`. Probing every `min`-th byte skips text made of shorter runs (words) with a
+/// fraction of the byte tests.
+struct LongRuns<'a> {
+    b: &'a [u8],
+    class: &'static ByteClass,
+    min: usize,
+    starts_before: usize,
+    /// Every run of `min` or more starting before `p` was reported, and `b[p - 1]` (if any)
+    /// is not in the class.
+    p: usize,
+    /// `b[p..verified]` is known to be in the class: a probe does not walk back over it again.
+    verified: usize,
+}
+
+impl<'a> LongRuns<'a> {
+    fn new(b: &'a [u8], class: &'static ByteClass, min: usize) -> Self {
+        assert!(min > 0);
+        Self {
+            b,
+            class,
+            min,
+            starts_before: b.len(),
+            p: 0,
+            verified: 0,
+        }
+    }
+
+    /// Only runs starting before `end`: a bounded window's scan stops there.
+    fn starting_before(self, end: usize) -> Self {
+        Self {
+            starts_before: end.min(self.b.len()),
+            ..self
+        }
+    }
+}
+
+impl Iterator for LongRuns<'_> {
+    type Item = (usize, usize);
+
+    fn next(&mut self) -> Option<(usize, usize)> {
+        let (b, class, min) = (self.b, self.class, self.min);
+        let class = |c: u8| class[c as usize];
+        let (mut p, mut verified) = (self.p, self.verified);
+        let mut found = None;
+        while p < self.starts_before {
+            let probe = p + min - 1;
+            if probe >= b.len() {
+                break;
+            }
+            if !class(b[probe]) {
+                p = probe + 1;
+                verified = p;
+                continue;
+            }
+            let mut start = probe;
+            while start > verified && class(b[start - 1]) {
+                start -= 1;
+            }
+            if start > verified {
+                // A run starts at `start`, shorter than `min` so far: probe `min` bytes on.
+                p = start;
+                verified = probe + 1;
+                continue;
+            }
+            let mut end = probe + 1;
+            while end < b.len() && class(b[end]) {
+                end += 1;
+            }
+            found = Some((p, end));
+            p = end + 1;
+            verified = p;
+            break;
+        }
+        if found.is_none() {
+            p = self.starts_before;
+        }
+        (self.p, self.verified) = (p, verified);
+        found
+    }
+}
+
+/// Offsets of [`PEM_HEAD`]. Probing every tenth byte meets one byte of each `-----BEGIN`;
+/// only probes that hit one of its bytes look for a header around them.
+fn pem_starts(b: &[u8]) -> Vec<usize> {
+    const SPAN: usize = PEM_HEAD.len() - 1;
+    let mut out = Vec::new();
+    let mut probe = SPAN - 1;
+    while probe < b.len() {
+        if matches!(b[probe], b'-' | b'B' | b'E' | b'G' | b'I' | b'N') {
+            out.extend((probe + 1 - SPAN..=probe).filter(|&s| b[s..].starts_with(PEM_HEAD)));
+        }
+        probe += SPAN;
+    }
+    out
 }
 
 /// `AKIA`/`ASIA`/`ABIA`/`ACCA` + 16 upper-case alphanumerics, word-bounded.
@@ -273,30 +420,23 @@ fn aws_key_id(b: &[u8], i: usize) -> Option<usize> {
     Some(end)
 }
 
-/// 40-character runs of the secret-key alphabet, mixed case (which rules out hex digests).
+/// Length of an AWS secret access key.
+const SECRET_LEN: usize = 40;
+
+/// 40-character runs of the secret-key alphabet, mixed case (which rules out hex digests),
+/// starting in `from..to`; a run already under way at `from` counts from `from`.
 fn secret_candidates(b: &[u8], from: usize, to: usize) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut i = from;
-    while i < to {
-        if !is_b64(b[i]) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < b.len() && is_b64(b[i]) {
-            i += 1;
-        }
-        let run = &b[start..i];
-        let padded = b.get(i) == Some(&b'=');
-        if run.len() == 40
-            && !padded
-            && run.iter().any(u8::is_ascii_uppercase)
-            && run.iter().any(u8::is_ascii_lowercase)
-        {
-            out.push((start, i));
-        }
-    }
-    out
+    LongRuns::new(&b[from..], &B64_BYTES, SECRET_LEN)
+        .starting_before(to - from)
+        .map(|(s, e)| (from + s, from + e))
+        .filter(|&(s, e)| {
+            let run = &b[s..e];
+            run.len() == SECRET_LEN
+                && b.get(e) != Some(&b'=')
+                && run.iter().any(u8::is_ascii_uppercase)
+                && run.iter().any(u8::is_ascii_lowercase)
+        })
+        .collect()
 }
 
 fn aws_pairs(
@@ -498,6 +638,92 @@ mod tests {
         let mut hits = Vec::new();
         scan(text, &|_| false, &mut hits);
         hits
+    }
+
+    /// Maximal runs of `class` bytes at least `min` long, found byte by byte.
+    fn naive_runs(b: &[u8], class: &ByteClass, min: usize) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            let start = i;
+            while i < b.len() && class[b[i] as usize] {
+                i += 1;
+            }
+            if i - start >= min {
+                out.push((start, i));
+            }
+            i = i.max(start + 1);
+        }
+        out
+    }
+
+    /// Every pair of run lengths up to 45 (around both minimums) with one or two non-token
+    /// bytes between them, then one to three more.
+    fn runs_text() -> Vec<u8> {
+        let run = |len: usize| (0..len).map(move |k| b"aZ9_-.+/"[(k + len) % 8]);
+        let mut text = Vec::new();
+        for first in 0..46 {
+            for gap in 1..3 {
+                for second in 0..46 {
+                    text.extend(run(first));
+                    text.extend(std::iter::repeat_n(b' ', gap));
+                    text.extend(run(second));
+                    text.extend(std::iter::repeat_n(b' ', 1 + (first + second) % 3));
+                }
+            }
+        }
+        text
+    }
+
+    #[test]
+    fn long_runs_are_the_naive_runs() {
+        let text = runs_text();
+        for class in [&TOKEN_BYTES, &B64_BYTES] {
+            for min in [1, 2, 19, MIN_TOKEN, 21, SECRET_LEN, 41] {
+                let naive = naive_runs(&text, class, min);
+                let runs: Vec<_> = LongRuns::new(&text, class, min).collect();
+                assert_eq!(runs, naive, "min {min}");
+                let end = text.len() / 3;
+                let runs: Vec<_> = LongRuns::new(&text, class, min)
+                    .starting_before(end)
+                    .collect();
+                let naive: Vec<_> = naive.into_iter().filter(|r| r.0 < end).collect();
+                assert_eq!(runs, naive, "min {min}, starting before {end}");
+            }
+        }
+        // Short texts of two bytes, one in the class, against short minimums: every way
+        // probes can fall around runs and gaps.
+        let mut x = 1u32;
+        for _ in 0..20_000 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let text: Vec<u8> = (0..8 + x % 24)
+                .map(|k| b"aa "[(x >> k) as usize % 3])
+                .collect();
+            let min = 1 + (x >> 28) as usize % 8;
+            let runs: Vec<_> = LongRuns::new(&text, &TOKEN_BYTES, min).collect();
+            assert_eq!(
+                runs,
+                naive_runs(&text, &TOKEN_BYTES, min),
+                "{text:?} min {min}"
+            );
+        }
+    }
+
+    #[test]
+    fn pem_headers_at_every_offset() {
+        let mut text = Vec::new();
+        for k in 0..40 {
+            text.extend(std::iter::repeat_n(b'-', k % 7));
+            text.extend_from_slice(b"-----BEGIN RSA PRIVATE KEY----- ");
+            text.extend(std::iter::repeat_n(b'x', k));
+            text.extend_from_slice(b"-----BEGI N -----BEGINX ");
+        }
+        text.extend_from_slice(PEM_HEAD);
+        let naive: Vec<usize> = (0..text.len())
+            .filter(|&i| text[i..].starts_with(PEM_HEAD))
+            .collect();
+        assert_eq!(naive.len(), 41);
+        assert_eq!(pem_starts(&text), naive);
     }
 
     #[test]

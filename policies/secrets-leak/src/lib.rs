@@ -139,13 +139,13 @@ impl Policy for SecretsLeak {
             max_bytes: s.max_scan_bytes,
         };
         let texts = text::texts(raw, input.result(), &limits);
-        let ac = leaks::automaton();
+        let leak_scanner = leaks::automaton();
         let mut seen: Vec<(&'static str, String)> = Vec::new();
         for t in &texts {
             let mut hits = Vec::new();
             keys::scan(&t.text, &|v| s.allowed(v), &mut hits);
-            if let Some(ac) = ac {
-                leaks::scan(ac, &t.text, &|r| s.enabled(r), &mut hits);
+            if let Some(sc) = leak_scanner {
+                leaks::scan(sc, &t.text, &|r| s.enabled(r), &mut hits);
             }
             for h in hits {
                 // The verdict keeps 32 findings; bounding the dedupe list keeps it linear.

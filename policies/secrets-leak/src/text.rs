@@ -6,6 +6,8 @@
 //! string is decoded (base64 when `isBase64Encoded`) and scanned as its own text, since it is
 //! what the client receives.
 
+use std::fmt::Write;
+
 use base64::Engine;
 use serde_json::Value;
 
@@ -13,25 +15,43 @@ use serde_json::Value;
 pub struct ScanText {
     /// The text.
     pub text: String,
-    /// `(start offset, pointer)` pairs, sorted by offset.
-    segments: Vec<(usize, String)>,
+    /// `(start offset, end of its pointer in pointers)` pairs, sorted by offset; each
+    /// pointer starts where the one before it ends.
+    segments: Vec<(usize, usize)>,
+    /// The pointers of all segments, one after the other (one allocation, not one each).
+    pointers: String,
 }
 
 impl ScanText {
-    fn single(text: String, pointer: &str) -> Self {
+    fn new(text: String) -> Self {
         Self {
             text,
-            segments: vec![(0, pointer.to_string())],
+            segments: Vec::new(),
+            pointers: String::new(),
         }
+    }
+
+    fn single(text: String, pointer: &str) -> Self {
+        let mut t = Self::new(text);
+        t.start_segment(0, pointer);
+        t
+    }
+
+    /// A new field starts at `offset`.
+    fn start_segment(&mut self, offset: usize, pointer: &str) {
+        self.pointers.push_str(pointer);
+        self.segments.push((offset, self.pointers.len()));
     }
 
     /// The pointer of the field containing byte `offset`.
     pub fn pointer_at(&self, offset: usize) -> &str {
         let i = self.segments.partition_point(|(start, _)| *start <= offset);
-        self.segments
-            .get(i.saturating_sub(1))
-            .map(|(_, p)| p.as_str())
-            .unwrap_or("/result")
+        let i = i.saturating_sub(1);
+        let Some(&(_, end)) = self.segments.get(i) else {
+            return "/result";
+        };
+        let start = i.checked_sub(1).map_or(0, |j| self.segments[j].1);
+        &self.pointers[start..end]
     }
 }
 
@@ -41,8 +61,13 @@ pub struct Limits {
     pub max_bytes: usize,
 }
 
-fn escape_pointer(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
+/// Appends `token` to a JSON pointer, escaped (RFC 6901).
+fn push_token(path: &mut String, token: &str) {
+    if token.contains(['~', '/']) {
+        path.push_str(&token.replace('~', "~0").replace('/', "~1"));
+    } else {
+        path.push_str(token);
+    }
 }
 
 fn cut(mut s: String, max: usize) -> String {
@@ -67,10 +92,9 @@ pub fn texts(raw: &[u8], json: Option<&Value>, limits: &Limits) -> Vec<ScanText>
                     "/result/body",
                 ));
             }
-            let mut flat = ScanText {
-                text: String::new(),
-                segments: Vec::new(),
-            };
+            // The flattened text is about as long as the JSON: one allocation, no regrowth.
+            let mut flat =
+                ScanText::new(String::with_capacity(raw.len().min(limits.max_bytes) + 1));
             flatten(
                 value,
                 &mut String::from("/result"),
@@ -123,12 +147,12 @@ fn flatten(value: &Value, path: &mut String, out: &mut ScanText, max: usize, dep
         return;
     }
     match value {
-        Value::String(s) => push(out, s, path, max),
+        Value::String(s) => push(out, &[s], path, max),
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 let len = path.len();
-                path.push('/');
-                path.push_str(&i.to_string());
+                // Writing to a String cannot fail.
+                let _ = write!(path, "/{i}");
                 flatten(item, path, out, max, depth + 1);
                 path.truncate(len);
             }
@@ -137,34 +161,40 @@ fn flatten(value: &Value, path: &mut String, out: &mut ScanText, max: usize, dep
             for (k, v) in map {
                 let len = path.len();
                 path.push('/');
-                path.push_str(&escape_pointer(k));
+                push_token(path, k);
                 // Keys carry context ("SecretAccessKey"), so they are scanned with the value.
-                if v.is_string() {
-                    let line = format!("{k}: {}", v.as_str().unwrap_or(""));
-                    push(out, &line, path, max);
+                if let Some(s) = v.as_str() {
+                    push(out, &[k, ": ", s], path, max);
                 } else {
-                    push(out, k, path, max);
+                    push(out, &[k], path, max);
                     flatten(v, path, out, max, depth + 1);
                 }
                 path.truncate(len);
             }
         }
-        Value::Number(n) => push(out, &n.to_string(), path, max),
+        Value::Number(n) => push(out, &[&n.to_string()], path, max),
         _ => {}
     }
 }
 
-fn push(out: &mut ScanText, s: &str, path: &str, max: usize) {
-    let room = max.saturating_sub(out.text.len());
+/// Appends the line `parts` (concatenated), cut to the room left under `max`.
+fn push(out: &mut ScanText, parts: &[&str], path: &str, max: usize) {
+    let mut room = max.saturating_sub(out.text.len());
     if room == 0 {
         return;
     }
-    out.segments.push((out.text.len(), path.to_string()));
-    let mut end = s.len().min(room);
-    while !s.is_char_boundary(end) {
-        end -= 1;
+    out.start_segment(out.text.len(), path);
+    for part in parts {
+        let mut end = part.len().min(room);
+        while !part.is_char_boundary(end) {
+            end -= 1;
+        }
+        out.text.push_str(&part[..end]);
+        if end < part.len() {
+            break;
+        }
+        room -= end;
     }
-    out.text.push_str(&s[..end]);
     out.text.push('\n');
 }
 
@@ -184,6 +214,28 @@ mod tests {
         assert_eq!(t[0].pointer_at(at), "/result/list/0");
         let at = t[0].text.find(": x").unwrap();
         assert_eq!(t[0].pointer_at(at), "/result/a/b~1c");
+    }
+
+    #[test]
+    fn lines_are_cut_on_char_boundaries_and_keys_escaped() {
+        let v = json!({"a~b/c": "é".repeat(10)});
+        let t = texts(b"", Some(&v), &Limits { max_bytes: 12 });
+        // `a~b/c: ` is 7 bytes; 5 more hold two `é`, not half of a third.
+        assert_eq!(t[0].text, "a~b/c: éé\n");
+        assert_eq!(t[0].pointer_at(8), "/result/a~0b~1c");
+        let v = json!({"k": "v", "list": [1, "x"]});
+        let t = texts(b"", Some(&v), &LIMITS);
+        assert_eq!(t[0].text, "k: v\nlist\n1\nx\n");
+        let pointers: Vec<&str> = [0, 5, 10, 12].map(|at| t[0].pointer_at(at)).to_vec();
+        assert_eq!(
+            pointers,
+            [
+                "/result/k",
+                "/result/list",
+                "/result/list/0",
+                "/result/list/1"
+            ]
+        );
     }
 
     #[test]
