@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 /// Texts shorter than this are searched directly: the index would cost more than it saves.
-pub const MIN_LEN: usize = 1024;
+pub const MIN_LEN: usize = 256;
 
 const WORDS: usize = (1 << 16) / 64;
 

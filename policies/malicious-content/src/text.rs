@@ -192,7 +192,11 @@ impl FastFind for str {
 /// `s` without the chars `drop` selects: what `s.chars().filter(|c| !drop(*c)).collect()`
 /// gives, copied in runs instead of char by char (several detectors squeeze whole bodies).
 pub fn remove_chars(s: &str, drop: impl Fn(char) -> bool) -> String {
-    // ASCII is looked up in a table: asking `drop` costs more than the copy on long text.
+    if s.len() < 256 {
+        return s.chars().filter(|c| !drop(*c)).collect();
+    }
+    // On long text ASCII is looked up in a table: asking `drop` at every byte costs more than
+    // the copy.
     let mut ascii = [false; 128];
     for (c, d) in ascii.iter_mut().enumerate() {
         *d = drop(char::from(c as u8));
@@ -273,6 +277,8 @@ pub fn find_word(hay: &str, word: &str) -> Option<usize> {
 /// table of the lone bytes that are needles by themselves. `None` when a needle is empty.
 #[derive(Clone, Copy)]
 struct Starts {
+    /// The first byte of every needle: the cheap test made at every position.
+    first: [u64; 4],
     pairs: [u64; 16],
     single: [u64; 4],
 }
@@ -288,7 +294,7 @@ thread_local! {
     static STARTS: std::cell::RefCell<StartsCache> = const {
         std::cell::RefCell::new(StartsCache {
             keys: [(0, 0); 256],
-            vals: [Starts { pairs: [0; 16], single: [0; 4] }; 256],
+            vals: [Starts { first: [0; 4], pairs: [0; 16], single: [0; 4] }; 256],
         })
     };
 }
@@ -314,10 +320,14 @@ fn with_starts<R>(needles: &'static [&'static str], f: impl FnOnce(Option<&Start
 impl Starts {
     fn new(needles: &[&str]) -> Option<Starts> {
         let mut s = Starts {
+            first: [0; 4],
             pairs: [0; 16],
             single: [0; 4],
         };
         for n in needles {
+            if let Some(&a) = n.as_bytes().first() {
+                s.first[usize::from(a >> 6)] |= 1 << (a & 63);
+            }
             match *n.as_bytes() {
                 [] => return None,
                 [a] => s.single[usize::from(a >> 6)] |= 1 << (a & 63),
@@ -333,6 +343,12 @@ impl Starts {
     #[inline]
     fn key(a: u8, b: u8) -> usize {
         (usize::from(a) << 3 ^ usize::from(b)) & 1023
+    }
+
+    /// Whether some needle starts with byte `a`.
+    #[inline(always)]
+    fn may_start_with(&self, a: u8) -> bool {
+        self.first[usize::from(a >> 6)] >> (a & 63) & 1 != 0
     }
 
     /// Whether a needle may start with byte `a` followed by `b` (`0` at the end of the
@@ -372,6 +388,9 @@ pub fn find_any(hay: &str, needles: &'static [&'static str]) -> Option<(usize, &
         let h = hay.as_bytes();
         let len = h.len();
         for i in 0..len {
+            if !st.may_start_with(h[i]) {
+                continue;
+            }
             let next = if i + 1 < len { h[i + 1] } else { 0 };
             if !st.may_start(h[i], next) {
                 continue;
@@ -407,7 +426,7 @@ fn find_words<'a>(hay: &str, words: &[&'a str], st: Option<&Starts>) -> Option<(
     let h = hay.as_bytes();
     for i in 0..h.len() {
         // Inside a word is the common case on text: test it first.
-        if i > 0 && is_ident(h[i - 1]) {
+        if i > 0 && is_ident(h[i - 1]) || !st.may_start_with(h[i]) {
             continue;
         }
         let next = if i + 1 < h.len() { h[i + 1] } else { 0 };
@@ -500,12 +519,15 @@ mod tests {
 
     #[test]
     fn remove_chars_is_filter_and_collect() {
+        // Short and long (table-driven) text alike.
+        let long = "é\u{a0}ü\u{2028}x\\y\u{85} a b\tc\u{1}".repeat(40);
         for s in [
             "",
             "a b\tc",
             " lead and trail ",
             "é\u{a0}ü\u{2028}x\\y\u{85}",
             "\u{1}ctl",
+            long.as_str(),
         ] {
             let f = |c: char| c.is_whitespace() || c.is_control() || c == '\\';
             let expected: String = s.chars().filter(|c| !f(*c)).collect();
