@@ -1166,9 +1166,10 @@ async fn main() {
     let _ = writeln!(
         details,
         "### Sandbox cost\n\nmalicious-content's `evaluate` on the same API Gateway events: natively \
-         (this crate linked into the bench, opt-level 3) against `gavel policy bench` (a fresh \
-         sandbox per evaluation: instantiate, copy the event in, run, decode the verdict). p50 of \
-         each; the ratio is sandboxed throughput over native.\n"
+         (the crate's `speed` example, built with `--release`: optimised and without overflow \
+         checks, like the policy) against `gavel policy bench` (a fresh sandbox per evaluation: \
+         instantiate, copy the event in, run, decode the verdict). p50 of each; the ratio is \
+         sandboxed throughput over native.\n"
     );
     details.push_str(&md_table(
         &["event", "native p50", "sandboxed p50", "sandboxed / native"],
