@@ -132,11 +132,7 @@ fn range_of(text: &str) -> (usize, usize) {
 
 /// Index `text` if it is long; returns its address range when it was.
 fn register(text: &str) -> Option<(usize, usize)> {
-    register_as(text, false)
-}
-
-fn register_as(text: &str, scoped: bool) -> Option<(usize, usize)> {
-    register_with(text, scoped, None)
+    register_with(text, false, None)
 }
 
 /// Register `text`, reusing `grams` when given (it must index `text` up to ASCII case).
