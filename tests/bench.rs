@@ -45,6 +45,9 @@ struct Args {
     /// Pause before each measured invocation (`--gap-ms`), so that sandboxes measured side by
     /// side on one 2-core machine do not run into each other's background work.
     gap_ms: u64,
+    /// `--overhead-only`: measure the proxy overhead alone and print its table (for A/B runs
+    /// of a proxy change; writes nothing).
+    overhead_only: bool,
 }
 
 fn args() -> Args {
@@ -54,6 +57,7 @@ fn args() -> Args {
         seconds: 2.0,
         cold_reps: 10,
         gap_ms: 0,
+        overhead_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -74,6 +78,7 @@ fn args() -> Args {
                     .parse()
                     .unwrap_or_else(|_| fail("--gap-ms: a number"))
             }
+            "--overhead-only" => a.overhead_only = true,
             "--quick" => {
                 a.n = 200;
                 a.seconds = 0.5;
@@ -81,7 +86,7 @@ fn args() -> Args {
             }
             "-h" | "--help" => {
                 println!(
-                    "gavel-bench [--write docs/BENCHMARKS.md] [--n N] [--seconds S] [--gap-ms MS] [--quick]"
+                    "gavel-bench [--write docs/BENCHMARKS.md] [--n N] [--seconds S] [--gap-ms MS] [--quick] [--overhead-only]"
                 );
                 std::process::exit(0);
             }
@@ -584,6 +589,25 @@ struct Lat {
     name: &'static str,
     sorted: Vec<f64>,
     raw: Vec<f64>,
+    /// Voluntary context switches of the process between the runtime and the Runtime API (the
+    /// extension, or the bare relay) per measured invocation: how often its threads slept and
+    /// had to be woken. Counts instructions nowhere, but each one costs a wake-up on 2 vCPUs.
+    wakeups: Option<f64>,
+}
+
+/// Sum of `voluntary_ctxt_switches` over every thread of `pid`.
+fn voluntary_switches(pid: i32) -> Option<u64> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut total = 0;
+    for task in tasks.filter_map(Result::ok) {
+        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+        total += status
+            .lines()
+            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    Some(total)
 }
 
 /// Extra delay per request on the way to the destination (the issue's "slow destination").
@@ -646,6 +670,77 @@ async fn relay_child(upstream: &str) {
                 let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
             }
         });
+    }
+}
+
+/// Environment variable that makes `gavel-bench`, started as a sandbox's extension, the
+/// [`minimal_extension`] instead of the bench.
+const MINIMAL_EXTENSION_ROLE: &str = "GAVEL_BENCH_MINIMAL_EXTENSION";
+
+/// The floor of gavel's own shape: an external extension that does nothing but what any Runtime
+/// API proxy extension must. It binds `GAVEL_PROXY_PORT` (where the layer's wrapper points the
+/// runtime) as a bare TCP relay to the Runtime API, registers for INVOKE and SHUTDOWN, and
+/// answers each event by asking for the next one. No HTTP parsing on the runtime's path, no tee,
+/// no policies, no records. Against the bare relay it adds the INVOKE wake-up of a second process
+/// on the same 2 vCPUs at the moment the event reaches the runtime.
+async fn minimal_extension() {
+    use http_body_util::{BodyExt, Full};
+    let api = std::env::var("AWS_LAMBDA_RUNTIME_API")
+        .unwrap_or_else(|_| fail("minimal extension: no AWS_LAMBDA_RUNTIME_API"));
+    let port = std::env::var("GAVEL_PROXY_PORT")
+        .unwrap_or_else(|_| fail("minimal extension: no GAVEL_PROXY_PORT"));
+    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}"))
+        .await
+        .unwrap_or_else(|e| fail(&format!("minimal extension: bind {port}: {e}")));
+    let upstream = api.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                let _ = client.set_nodelay(true);
+                if let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await {
+                    let _ = server.set_nodelay(true);
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    });
+    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<bytes::Bytes>>();
+    let call = |req: http::Request<Full<bytes::Bytes>>| {
+        let http = http.clone();
+        async move {
+            let resp = http
+                .request(req)
+                .await
+                .unwrap_or_else(|e| fail(&format!("minimal extension: {e}")));
+            let id = resp
+                .headers()
+                .get("lambda-extension-identifier")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let body = resp.into_body().collect().await.map(|b| b.to_bytes());
+            (id, body.unwrap_or_default())
+        }
+    };
+    let register = http::Request::post(format!("http://{api}/2020-01-01/extension/register"))
+        .header("lambda-extension-name", "gavel-bench")
+        .header("content-type", "application/json")
+        .body(Full::from(r#"{"events":["INVOKE","SHUTDOWN"]}"#))
+        .unwrap_or_else(|e| fail(&e.to_string()));
+    let (Some(id), _) = call(register).await else {
+        fail("minimal extension: registration gave no identifier");
+    };
+    loop {
+        let next = http::Request::get(format!("http://{api}/2020-01-01/extension/event/next"))
+            .header("lambda-extension-identifier", &id)
+            .body(Full::default())
+            .unwrap_or_else(|e| fail(&e.to_string()));
+        let (_, body) = call(next).await;
+        let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        if event["eventType"] == "SHUTDOWN" {
+            return;
+        }
     }
 }
 
@@ -734,8 +829,17 @@ async fn overhead_figures(
         ),
     ];
     // The floor of any proxy process: a bare TCP relay, no HTTP, no tee.
-    let (relayed, _relay) = relayed_sandbox().await?;
+    let (relayed, relay) = relayed_sandbox().await?;
+    let relay_pid = relay.id().and_then(|p| i32::try_from(p).ok());
     envs.push(("bare relay", relayed));
+    // The floor of any proxy *extension*: the same relay inside a registered extension.
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut minimal = Options::with_gavel(Runtime::python("echo"), exe);
+    minimal
+        .extension_env
+        .push((MINIMAL_EXTENSION_ROLE.into(), "1".into()));
+    minimal.freeze = false;
+    envs.push(("minimal extension", LambdaEnv::start(minimal).await?));
     let queue = match slow {
         Some((opts, url)) => {
             envs.push(("slow destination", LambdaEnv::start(opts).await?));
@@ -748,6 +852,17 @@ async fn overhead_figures(
             env.invoke(&event).await;
         }
     }
+    let pids: Vec<Option<i32>> = envs
+        .iter()
+        .map(|(name, env)| match *name {
+            "bare relay" => relay_pid,
+            _ => env.extension_pid(),
+        })
+        .collect();
+    let switches_before: Vec<Option<u64>> = pids
+        .iter()
+        .map(|p| p.and_then(voluntary_switches))
+        .collect();
     let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(n); envs.len()];
     for i in 0..n {
         if i % 500 == 0 {
@@ -770,20 +885,76 @@ async fn overhead_figures(
         }
     }
     let mut out = Vec::new();
-    for ((name, env), s) in envs.into_iter().zip(samples) {
+    for (((name, env), s), (pid, before)) in envs
+        .into_iter()
+        .zip(samples)
+        .zip(pids.into_iter().zip(switches_before))
+    {
+        let after = pid.and_then(voluntary_switches);
+        let wakeups = before
+            .zip(after)
+            .map(|(b, a)| a.saturating_sub(b) as f64 / n as f64);
         env.shutdown().await;
         out.push(Lat {
             name,
             sorted: sorted(s.clone()),
             raw: s,
+            wakeups,
         });
     }
+    drop(relay);
     // Shutdown flushes what is queued (within its budget); the rest stays spooled.
     let delivered = match (&moto, queue) {
         (Some(m), Some(url)) => Some(m.queue_depth(&url).await?),
         _ => None,
     };
     Ok((out, delivered))
+}
+
+/// The per-path latency table of the overhead figures; `lats[0]` is the direct sandbox.
+fn latency_table(lats: &[Lat]) -> String {
+    let direct = &lats[0];
+    let mut lr = Vec::new();
+    for l in lats {
+        let paired: Vec<f64> = l.raw.iter().zip(&direct.raw).map(|(x, d)| x - d).collect();
+        lr.push(vec![
+            l.name.to_string(),
+            us(pct(&l.sorted, 0.5)),
+            us(pct(&l.sorted, 0.9)),
+            us(pct(&l.sorted, 0.99)),
+            us(pct(&l.sorted, 0.999)),
+            if l.name == "direct" {
+                "–".into()
+            } else {
+                us(pct(&l.sorted, 0.5) - pct(&direct.sorted, 0.5))
+            },
+            if l.name == "direct" {
+                "–".into()
+            } else {
+                us(pct(&l.sorted, 0.99) - pct(&direct.sorted, 0.99))
+            },
+            if l.name == "direct" {
+                "–".into()
+            } else {
+                us(median(&paired))
+            },
+            l.wakeups.map_or("–".into(), |w| format!("{w:.1}")),
+        ]);
+    }
+    md_table(
+        &[
+            "path",
+            "p50",
+            "p90",
+            "p99",
+            "p99.9",
+            "p50 added",
+            "p99 added",
+            "median of paired differences",
+            "proxy process wake-ups per invocation",
+        ],
+        &lr,
+    )
 }
 
 fn rss_kb(pid: i32) -> (u64, u64) {
@@ -828,6 +999,9 @@ async fn main() {
     {
         return relay_child(upstream).await;
     }
+    if std::env::var_os(MINIMAL_EXTENSION_ROLE).is_some() {
+        return minimal_extension().await;
+    }
     let a = args();
     let Some(gavel) = paths::gavel_bin() else {
         fail(&format!(
@@ -839,6 +1013,13 @@ async fn main() {
         if !paths::policy_dir().join(format!("{p}.wasm")).is_file() {
             fail("policies not built: run `make policies`");
         }
+    }
+    if a.overhead_only {
+        let (lats, _) = overhead_figures(&gavel, a.n, a.gap_ms)
+            .await
+            .unwrap_or_else(|e| fail(&e));
+        print!("{}", latency_table(&lats));
+        return;
     }
     let machine = machine();
     let tmp = tempfile::tempdir().unwrap_or_else(|e| fail(&e.to_string()));
@@ -914,6 +1095,13 @@ async fn main() {
                 "floor: a bare TCP relay process (no HTTP, no tee) on the same path, p50 added",
                 format!("{} (p99 {})", us(d50), us(d99)),
                 "what any out-of-process proxy pays here",
+                "–",
+            ));
+        } else if l.name == "minimal extension" {
+            rows.push(row_info(
+                "floor: a minimal extension (registers for INVOKE, bare TCP relay as its proxy), p50 added",
+                format!("{} (p99 {})", us(d50), us(d99)),
+                "what any Runtime API proxy extension pays here",
                 "–",
             ));
         } else if l.name == "slow destination" {
@@ -1067,51 +1255,15 @@ async fn main() {
     let _ = writeln!(
         details,
         "{} invocations per sandbox after 50 warm-up rounds, interleaved (direct, monitor, enforce, proxy only, \
-         bare relay, slow destination in rotating order; {} ms pause before each), freezing off. Slow destination: monitor mode with every verdict \
+         bare relay, minimal extension, slow destination in rotating order; {} ms pause before each), freezing off. Slow destination: monitor mode with every verdict \
          sent to SQS (moto) through a relay that holds each request {SLOW_DESTINATION_MS} ms. Bare relay: no extension; \
-         the runtime reaches the Runtime API through a separate process that copies TCP bytes both ways. Duration: from enqueue at the emulator to the runtime's \
-         `/response`, so it includes awslambdaric and the Python handler; the direct sandbox is the floor.\n",
+         the runtime reaches the Runtime API through a separate process that copies TCP bytes both ways. Minimal extension: the same relay inside \
+         an extension process that registers for INVOKE and SHUTDOWN and does nothing else, the floor of gavel's own shape. Duration: from enqueue at \
+         the emulator to the emulator taking the runtime's `/response`, so it includes awslambdaric and the Python handler; the direct sandbox is the floor. \
+         Wake-ups: voluntary context switches of the extension (or relay) process, all threads, per invocation.\n",
         a.n, a.gap_ms
     );
-    let mut lr = Vec::new();
-    for l in &lats {
-        let paired: Vec<f64> = l.raw.iter().zip(&direct.raw).map(|(x, d)| x - d).collect();
-        lr.push(vec![
-            l.name.to_string(),
-            us(pct(&l.sorted, 0.5)),
-            us(pct(&l.sorted, 0.9)),
-            us(pct(&l.sorted, 0.99)),
-            us(pct(&l.sorted, 0.999)),
-            if l.name == "direct" {
-                "–".into()
-            } else {
-                us(pct(&l.sorted, 0.5) - pct(&direct.sorted, 0.5))
-            },
-            if l.name == "direct" {
-                "–".into()
-            } else {
-                us(pct(&l.sorted, 0.99) - pct(&direct.sorted, 0.99))
-            },
-            if l.name == "direct" {
-                "–".into()
-            } else {
-                us(median(&paired))
-            },
-        ]);
-    }
-    details.push_str(&md_table(
-        &[
-            "path",
-            "p50",
-            "p90",
-            "p99",
-            "p99.9",
-            "p50 added",
-            "p99 added",
-            "median of paired differences",
-        ],
-        &lr,
-    ));
+    details.push_str(&latency_table(&lats));
     if let Some(n) = delivered {
         let _ = writeln!(
             details,
