@@ -3,10 +3,10 @@
 
 use std::time::Instant;
 
-use wasmtime::{ResourceLimiter, Trap};
+use gavel_policy_call::MemoryCapExceeded;
+use wasmtime::Trap;
 
 use super::bindings::exports::gavel::policy::types::{Finding, Invocation, Verdict};
-use super::ticker::Busy;
 use super::{Decision, Engine, LoadedPolicy, Phase, Severity};
 
 /// Bounds on what a policy may return; anything larger is malformed output, not a verdict.
@@ -15,57 +15,6 @@ pub const MAX_FINDINGS: usize = 256;
 pub const MAX_ACTIONS: usize = 64;
 /// Bound on any one string in a verdict, in bytes.
 pub const MAX_FIELD_BYTES: usize = 4096;
-
-/// Store data: the memory limiter.
-pub struct HostState {
-    memory_cap: usize,
-    /// Keeps the epoch clock running for as long as the store lives.
-    _busy: Busy,
-}
-
-impl HostState {
-    pub(super) fn new(memory_cap: usize, busy: Busy) -> Self {
-        Self {
-            memory_cap,
-            _busy: busy,
-        }
-    }
-}
-
-/// Raised (as the trap's cause) when a policy grows memory past the cap.
-#[derive(Debug, thiserror::Error)]
-#[error("memory cap of {cap_mb} MiB exceeded (asked for {asked_mb} MiB)")]
-struct MemoryCapExceeded {
-    cap_mb: usize,
-    asked_mb: usize,
-}
-
-impl ResourceLimiter for HostState {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _max: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        if desired > self.memory_cap {
-            return Err(MemoryCapExceeded {
-                cap_mb: self.memory_cap >> 20,
-                asked_mb: desired.div_ceil(1 << 20),
-            }
-            .into());
-        }
-        Ok(true)
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _max: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(desired <= 100_000)
-    }
-}
 
 /// What the host knows of one invocation, handed to every policy.
 #[derive(Debug, Clone, Default)]
@@ -208,10 +157,7 @@ impl Engine {
         let (mut store, instance) = self
             .instantiate(&policy.pre)
             .map_err(|e| self.describe_error(&e))?;
-        match instance
-            .gavel_policy_policy()
-            .call_evaluate(&mut store, inv)
-        {
+        match gavel_policy_call::evaluate(&mut store, &instance, inv) {
             Ok(answer) => check_output(answer),
             Err(e) => Err(self.describe_error(&e)),
         }

@@ -2,12 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
+use gavel_policy_call::{HostState, Limits};
 use sha2::{Digest, Sha256};
 use wasmtime::Store;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::Component;
 
 use super::bindings::{GavelPolicy, GavelPolicyPre};
-use super::eval::HostState;
 use super::{Engine, EngineError, Phase};
 
 /// Policy bytes plus where they came from, before compilation.
@@ -160,27 +160,20 @@ impl Engine {
             .collect();
 
         let compiled_at = started.elapsed();
-        let linker: Linker<HostState> = Linker::new(engine);
-        let pre = linker
-            .instantiate_pre(&component)
-            .and_then(GavelPolicyPre::new)
+        let pre = gavel_policy_call::prepare(engine, &component)
             .map_err(|e| invalid(format!("{e:#}")))?;
 
         // Metadata and settings run under the same deadline and memory cap as evaluations.
         let (mut store, instance) = self
             .instantiate(&pre)
             .map_err(|e| invalid(format!("{e:#}")))?;
-        let meta = instance
-            .gavel_policy_policy()
-            .call_describe(&mut store)
+        let meta = gavel_policy_call::describe(&mut store, &instance)
             .map_err(|e| invalid(format!("describe failed: {}", self.describe_error(&e))))?;
         let settings = settings_for(&meta.name);
         let (mut store, instance) = self
             .instantiate(&pre)
             .map_err(|e| invalid(format!("{e:#}")))?;
-        let verdict = instance
-            .gavel_policy_policy()
-            .call_validate_settings(&mut store, &settings)
+        let verdict = gavel_policy_call::validate_settings(&mut store, &instance, &settings)
             .map_err(|e| {
                 invalid(format!(
                     "validate-settings failed: {}",
@@ -218,14 +211,14 @@ impl Engine {
         &self,
         pre: &GavelPolicyPre<HostState>,
     ) -> wasmtime::Result<(Store<HostState>, GavelPolicy)> {
-        let mut store = Store::new(
+        gavel_policy_call::instantiate(
             &self.inner.wasmtime,
-            HostState::new(self.inner.memory_bytes, self.inner.ticker.busy()),
-        );
-        store.limiter(|state| state);
-        store.set_epoch_deadline(self.inner.deadline_ticks);
-        store.epoch_deadline_trap();
-        let instance = pre.instantiate(&mut store)?;
-        Ok((store, instance))
+            pre,
+            Limits {
+                memory_bytes: self.inner.memory_bytes,
+                deadline_ticks: self.inner.deadline_ticks,
+            },
+            Box::new(self.inner.ticker.busy()),
+        )
     }
 }

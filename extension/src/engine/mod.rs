@@ -43,14 +43,9 @@ pub use eval::{
 };
 pub use load::{LoadedPolicy, PolicySource, sha256_file, sha256_hex};
 
-/// Bindings generated from `policies/wit/policy.wit`, the one policy contract.
-#[allow(missing_docs)]
-pub mod bindings {
-    wasmtime::component::bindgen!({
-        path: "../policies/wit",
-        world: "gavel-policy",
-    });
-}
+/// Bindings generated from `policies/wit/policy.wit`, the one policy contract (compiled in
+/// `gavel-policy-call`, with the calls into a policy).
+pub use gavel_policy_call::bindings;
 
 pub use bindings::exports::gavel::policy::types::{Decision, Phase, Severity};
 

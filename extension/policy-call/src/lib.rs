@@ -1,0 +1,140 @@
+//! The host's side of the policy contract (`policies/wit/policy.wit`): the bindings generated
+//! from it, the state each store carries, and the calls into a policy.
+//!
+//! A crate of its own for speed. The canonical ABI copies the event (up to 6 MB) and the result
+//! into the sandbox with generic wasmtime code, and generic code is compiled in the crate that
+//! instantiates it. The layer builds gavel for size (opt-level z), where that copy stays a byte
+//! loop: a third of a no-op evaluation of a 6 MB event. The layer profile builds this crate at
+//! opt-level 3 (see the workspace `Cargo.toml`), so the copy is a `memcpy`, without making the
+//! rest of gavel bigger.
+//!
+//! The functions here are not generic on purpose: each is compiled once, here.
+
+#![warn(missing_docs)]
+
+use wasmtime::component::Linker;
+use wasmtime::{Engine, ResourceLimiter, Store};
+
+/// Bindings generated from `policies/wit/policy.wit`, the one policy contract.
+#[allow(missing_docs)]
+pub mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../../policies/wit",
+        world: "gavel-policy",
+    });
+}
+
+use bindings::exports::gavel::policy::types::{Invocation, Metadata, Verdict};
+use bindings::{GavelPolicy, GavelPolicyPre};
+
+/// Store data: the memory limiter, and whatever must live exactly as long as the store.
+pub struct HostState {
+    memory_cap: usize,
+    /// Dropped with the store (gavel keeps its epoch clock running through it).
+    _guard: Box<dyn Send>,
+}
+
+/// Raised (as the trap's cause) when a policy grows memory past the cap.
+#[derive(Debug, thiserror::Error)]
+#[error("memory cap of {cap_mb} MiB exceeded (asked for {asked_mb} MiB)")]
+pub struct MemoryCapExceeded {
+    cap_mb: usize,
+    asked_mb: usize,
+}
+
+impl ResourceLimiter for HostState {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_cap {
+            return Err(MemoryCapExceeded {
+                cap_mb: self.memory_cap >> 20,
+                asked_mb: desired.div_ceil(1 << 20),
+            }
+            .into());
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+/// A policy component linked and type-checked against the contract, ready to instantiate.
+pub fn prepare(
+    engine: &Engine,
+    component: &wasmtime::component::Component,
+) -> wasmtime::Result<GavelPolicyPre<HostState>> {
+    let linker: Linker<HostState> = Linker::new(engine);
+    GavelPolicyPre::new(linker.instantiate_pre(component)?)
+}
+
+/// Limits of one sandbox.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Linear-memory cap, in bytes.
+    pub memory_bytes: usize,
+    /// Epoch ticks until the call traps with `Trap::Interrupt`.
+    pub deadline_ticks: u64,
+}
+
+/// A fresh sandbox: a new store (memory cap, epoch deadline) and an instance in it. `guard` is
+/// dropped with the store. After a trap, drop both; never call into them again.
+pub fn instantiate(
+    engine: &Engine,
+    pre: &GavelPolicyPre<HostState>,
+    limits: Limits,
+    guard: Box<dyn Send>,
+) -> wasmtime::Result<(Store<HostState>, GavelPolicy)> {
+    let mut store = Store::new(
+        engine,
+        HostState {
+            memory_cap: limits.memory_bytes,
+            _guard: guard,
+        },
+    );
+    store.limiter(|state| state);
+    store.set_epoch_deadline(limits.deadline_ticks);
+    store.epoch_deadline_trap();
+    let instance = pre.instantiate(&mut store)?;
+    Ok((store, instance))
+}
+
+/// `evaluate`: the policy's verdict on one invocation, or its own error message.
+pub fn evaluate(
+    store: &mut Store<HostState>,
+    instance: &GavelPolicy,
+    invocation: &Invocation,
+) -> wasmtime::Result<Result<Verdict, String>> {
+    instance
+        .gavel_policy_policy()
+        .call_evaluate(store, invocation)
+}
+
+/// `describe`: the policy's name, version and phases.
+pub fn describe(
+    store: &mut Store<HostState>,
+    instance: &GavelPolicy,
+) -> wasmtime::Result<Metadata> {
+    instance.gavel_policy_policy().call_describe(store)
+}
+
+/// `validate-settings`: `Err(reason)` when the policy refuses its settings.
+pub fn validate_settings(
+    store: &mut Store<HostState>,
+    instance: &GavelPolicy,
+    settings: &str,
+) -> wasmtime::Result<Result<(), String>> {
+    instance
+        .gavel_policy_policy()
+        .call_validate_settings(store, settings)
+}
