@@ -10,13 +10,18 @@ pub use invocations::Invocations;
 
 /// Run as the Lambda extension; returns the process exit code.
 pub fn main() -> i32 {
-    // One thread for the async side: it only moves bytes (the Extensions API, telemetry,
-    // delivery I/O); policy evaluation and local sinks run on the blocking pool, and the Runtime
-    // API proxy has a thread and runtime of its own (`Proxy::bind`). A current-thread runtime
-    // wakes one thread per INVOKE; a multi-thread runtime with one worker woke two (the worker
-    // driving I/O, then the `block_on` thread running the loop), on 2 vCPUs shared with the
-    // function at the moment its event arrives.
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    // One async worker: the async side only moves bytes (telemetry, delivery I/O); policy
+    // evaluation and SDK calls run on the blocking pool, and the Runtime API proxy has a
+    // thread and runtime of its own (`Proxy::bind`). A second worker made the proxy slower,
+    // not faster: on 2 vCPUs the hand-offs between workers cost more than they save (a
+    // one-off A/B with `gavel-bench --quick --n 600` on a debug build, two runs each: proxy
+    // alone p50 added 394-414 µs with one worker, 468-484 µs with two).
+    // A current-thread runtime cut gavel's wake-ups from 26 to 19 per invocation
+    // (`gavel-bench --overhead-only`), but no latency change showed through the noise
+    // (n = 1000, two runs each), and the full suite once saw the extension's RSS step by 6 MB
+    // with it; not kept without a measured gain.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
     {
