@@ -29,6 +29,23 @@ fn run(settings: &str, timeout_ms: u64) -> (gavel::engine::Outcome, Duration) {
     (outcome, started.elapsed())
 }
 
+/// Every evaluation starts from the policy's pristine memory, however its slot is reset
+/// (released with `madvise`, or its written pages rewritten in place with PAGEMAP_SCAN).
+#[test]
+fn nothing_carries_over_between_evaluations() {
+    let engine = engine(50);
+    let policy = load(&engine, &test_policy("hostile"), "\"remember\"");
+    for i in 0..20 {
+        let mut evaluation = Evaluation::new(input(b"{}"), Phase::Request);
+        let outcome = engine.evaluate(&policy, &mut evaluation, Decision::Alert);
+        assert_eq!(outcome.error, None);
+        assert_eq!(
+            outcome.findings[0].message, "calls=1 stale=0",
+            "evaluation {i} saw a previous one's memory"
+        );
+    }
+}
+
 #[test]
 fn good_policy_sees_the_invocation() {
     let engine = engine(50);

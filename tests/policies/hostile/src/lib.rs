@@ -10,6 +10,9 @@ use gavel_policy_sdk::{Decision, Finding, Invocation, Metadata, Phase, Severity,
 
 struct Hostile;
 
+/// Calls of `evaluate` this instance has seen: a fresh sandbox per evaluation keeps it at 1.
+static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
 fn finding(message: String) -> Finding {
     Finding {
         rule_id: "hostile.rule".into(),
@@ -93,6 +96,21 @@ impl Guest for Hostile {
                 findings: (0..100_000).map(|i| finding(i.to_string())).collect(),
                 actions: vec![],
             }),
+            // What a previous evaluation left behind: the call count in a static, and non-zero
+            // bytes in a zeroed allocation (the allocator trusts fresh memory to be zero, so a
+            // slot reset that missed a page shows up here). Then dirty both for the next one.
+            "remember" => {
+                let calls = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                let mut buf = vec![0u8; 256 * 1024];
+                let stale = buf.iter().filter(|&&b| b != 0).count();
+                buf.fill(0xa5);
+                std::hint::black_box(&buf);
+                Ok(Verdict {
+                    decision: Decision::Allow,
+                    findings: vec![finding(format!("calls={calls} stale={stale}"))],
+                    actions: vec![],
+                })
+            }
             "bad-utf8" => {
                 // SAFETY: deliberately not UTF-8; the host must refuse to lift it.
                 let bad = unsafe { String::from_utf8_unchecked(vec![0xff, 0xfe, 0xfd]) };
