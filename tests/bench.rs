@@ -658,11 +658,14 @@ async fn relay_child(upstream: &str) {
         .unwrap_or_else(|e| fail(&e.to_string()));
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
     println!("{port}");
-    loop {
-        let Ok((mut client, _)) = listener.accept().await else {
-            continue;
-        };
-        let upstream = upstream.to_owned();
+    relay(listener, upstream.to_owned()).await;
+}
+
+/// Copies TCP bytes between each accepted connection and a new one to `upstream`, both ways,
+/// until the listener fails.
+async fn relay(listener: tokio::net::TcpListener, upstream: String) {
+    while let Ok((mut client, _)) = listener.accept().await {
+        let upstream = upstream.clone();
         tokio::spawn(async move {
             let _ = client.set_nodelay(true);
             if let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await {
@@ -692,19 +695,7 @@ async fn minimal_extension() {
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}"))
         .await
         .unwrap_or_else(|e| fail(&format!("minimal extension: bind {port}: {e}")));
-    let upstream = api.clone();
-    tokio::spawn(async move {
-        while let Ok((mut client, _)) = listener.accept().await {
-            let upstream = upstream.clone();
-            tokio::spawn(async move {
-                let _ = client.set_nodelay(true);
-                if let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await {
-                    let _ = server.set_nodelay(true);
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                }
-            });
-        }
-    });
+    tokio::spawn(relay(listener, api.clone()));
     let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<Full<bytes::Bytes>>();
     let call = |req: http::Request<Full<bytes::Bytes>>| {
