@@ -5,8 +5,8 @@
 //! into the sandbox with generic wasmtime code, and generic code is compiled in the crate that
 //! instantiates it. The layer builds gavel for size (opt-level z), where that copy stays a byte
 //! loop: a third of a no-op evaluation of a 6 MB event. The layer profile builds this crate at
-//! opt-level 3 (see the workspace `Cargo.toml`), so the copy is a `memcpy`, without making the
-//! rest of gavel bigger.
+//! opt-level 3 (see the workspace `Cargo.toml`), so the copy is optimised for speed, without
+//! making the rest of gavel bigger.
 //!
 //! The functions here are not generic on purpose: each is compiled once, here.
 
