@@ -116,8 +116,8 @@ pub struct Invocations {
     proxied: AtomicBool,
     telemetry: Arc<TelemetryStore>,
     telemetry_on: AtomicBool,
-    /// The extension's runtime: evaluations go to its blocking pool even when the proxy's
-    /// thread asks for them (enforce mode), so there is one pool of evaluation threads.
+    /// The extension's runtime: evaluations off the client's path (monitor mode, telemetry) go
+    /// to its blocking pool, also when the proxy's thread starts them.
     runtime: Option<tokio::runtime::Handle>,
 }
 
@@ -282,13 +282,13 @@ impl Invocations {
         }
     }
 
-    async fn judge_now(
-        &self,
-        policies: &Arc<PolicySet>,
-        phase: Phase,
-        input: Seen,
-    ) -> Vec<Outcome> {
-        self.spawn(policies, phase, input).await.unwrap_or_default()
+    /// Enforce mode: judge on the calling thread, which is the proxy's own. The runtime is
+    /// blocked on this answer and the proxy serves nothing else meanwhile, so handing the work
+    /// to the blocking pool would only add two thread wake-ups to the client's path. Each
+    /// evaluation is bounded by the policy deadline; a panic is contained by the proxy's hook
+    /// guard, which forwards.
+    fn judge_now(&self, policies: &PolicySet, phase: Phase, input: Seen) -> Vec<Outcome> {
+        policies.evaluate(phase, input.into_input())
     }
 
     fn blocked_body(outcomes: &[Outcome], what: &str) -> Bytes {
@@ -329,7 +329,7 @@ impl Interceptor for Invocations {
             {
                 let input = self.input(&event.request_id, &arn, &event.body, None);
                 if self.mode == Mode::Enforce {
-                    let outcomes = self.judge_now(policies, Phase::Request, input).await;
+                    let outcomes = self.judge_now(policies, Phase::Request, input);
                     if strongest(outcomes.iter().map(|o| o.decision)) == Decision::Deny {
                         pending.blocked = true;
                         action = EventAction::Block {
@@ -380,7 +380,7 @@ impl Interceptor for Invocations {
             // Streamed and over-limit results are already upstream: judge them, never replace.
             let can_replace = self.mode == Mode::Enforce && !result.streamed && !result.truncated;
             let (evaluated, action) = if can_replace {
-                let outcomes = self.judge_now(policies, Phase::Response, input).await;
+                let outcomes = self.judge_now(policies, Phase::Response, input);
                 let action = if strongest(outcomes.iter().map(|o| o.decision)) == Decision::Deny {
                     ResponseAction::Replace {
                         error_type: BLOCKED_ERROR_TYPE.into(),
