@@ -62,6 +62,9 @@ pub const DEFAULT_POOL_SLOTS: u32 = 16;
 /// Most bytes of a spent slot's written pages reset in place rather than released (when the
 /// kernel has PAGEMAP_SCAN): covers a policy's working set on events up to about 64 KB.
 const KEEP_RESIDENT: usize = 1 << 20;
+/// Bytes of each spent table reset with `memset` rather than `madvise` (the shipped policies'
+/// tables are 4 KiB): the `madvise` was the one syscall per evaluation besides the page scan.
+const TABLE_KEEP_RESIDENT: usize = 64 << 10;
 
 /// Errors of loading and configuring policies. Messages name the policy and its sha256.
 #[derive(Debug, thiserror::Error)]
@@ -290,7 +293,8 @@ impl EngineBuilder {
                 .total_core_instances(self.pool_slots * 2)
                 .total_memories(self.pool_slots)
                 .total_tables(self.pool_slots * 2)
-                .max_memory_size(memory as usize);
+                .max_memory_size(memory as usize)
+                .table_keep_resident(TABLE_KEEP_RESIDENT);
             // Reset a spent slot by rewriting only the pages the policy wrote, found with
             // Linux's PAGEMAP_SCAN (6.7+), up to KEEP_RESIDENT of them: no `madvise`, no TLB
             // shootdown, and the next evaluation finds its pages mapped instead of faulting them

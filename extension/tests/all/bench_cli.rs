@@ -33,6 +33,32 @@ fn bench_reports_figures_as_json() {
 }
 
 #[test]
+fn cold_bench_evicts_before_each_evaluation_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |json: bool| {
+        let mut cmd = gavel();
+        cmd.args(["policy", "bench"])
+            .arg(shipped_policy("unauthorized-access"))
+            .arg("--event")
+            .arg(event_file(dir.path()))
+            .args(["--seconds", "0.1", "--cold"]);
+        if json {
+            cmd.arg("--json");
+        }
+        succeed(&mut cmd).stdout
+    };
+    let v: Value = serde_json::from_slice(&run(true)).unwrap();
+    assert_eq!(v["cold"], true, "{v}");
+    assert_eq!(v["errors"], 0, "{v}");
+    assert!(v["evaluations"].as_u64().unwrap() >= 10, "{v}");
+    let text = String::from_utf8(run(false)).unwrap();
+    assert!(
+        text.contains("caches evicted before each evaluation"),
+        "{text}"
+    );
+}
+
+#[test]
 fn perf_map_names_the_policys_compiled_code() {
     let dir = tempfile::tempdir().unwrap();
     let child = gavel()
