@@ -10,10 +10,14 @@
 //!   through gavel in monitor and in enforce mode, through gavel with a no-op policy, through a
 //!   bare TCP relay process, through a minimal extension (the relay inside a registered
 //!   extension), and gavel delivering to a slow destination; added = path − direct. Beside
-//!   each, the proxy process's wake-ups (voluntary context switches) per invocation.
+//!   each, the proxy process's wake-ups (voluntary context switches) per invocation. The
+//!   enforce sandbox writes every verdict to stdout, and its records' `durationUs` give the
+//!   policies' own time on the client path, set beside the same policies measured back to back
+//!   and with `--cold` (caches evicted before each evaluation).
 //! * one policy evaluation: `gavel policy bench --json` (the binary under test) per
-//!   shipped policy on 1 KB, 64 KB, 1 MB and 6 MB events; the sandbox floor from the hostile
-//!   test policy in its default (allow, no work) mode.
+//!   shipped policy on 1 KB, 64 KB, 1 MB and 6 MB events, with default settings; once more for
+//!   malicious-content on 1 MB with its scan limit raised over the whole body; the sandbox
+//!   floor from the hostile test policy in its default (allow, no work) mode.
 //! * cold start: the extension alone against the emulator, process spawn → first `/event/next`
 //!   with the three policies loaded; and whole-sandbox init with vs without gavel.
 //! * memory: VmRSS of the extension after 100 and 1000 invocations of mixed events.

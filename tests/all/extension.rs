@@ -233,6 +233,67 @@ async fn enforce_blocks_eicar_before_the_handler() {
     env.shutdown().await;
 }
 
+/// Enforce mode judges on the proxy's own thread: a policy that never returns is cut off by
+/// its deadline there, and `GAVEL_ON_POLICY_ERROR` decides. `alert` lets the event through
+/// unchanged; `deny` blocks it before the handler. Either way the next invocation is served.
+#[tokio::test]
+async fn enforce_cuts_off_a_looping_policy_and_applies_on_policy_error() {
+    let gavel = require_gavel!();
+    let hostile = paths::target_dir().join("test-policies/hostile.wasm");
+    for on_error in ["alert", "deny"] {
+        let out = tempfile::tempdir().unwrap();
+        let marker = out.path().join("marker");
+        let opts = with_gavel(gavel.clone(), Runtime::python("marker"))
+            .env("GAVEL_MODE", "enforce")
+            .env("GAVEL_POLICIES", hostile.display().to_string())
+            .env("GAVEL_SETTINGS_HOSTILE", "\"loop\"")
+            .env("GAVEL_POLICY_TIMEOUT_MS", "30")
+            .env("GAVEL_ON_POLICY_ERROR", on_error)
+            .env("GAVEL_TEST_MARKER", marker.to_string_lossy());
+        let mut env = start(opts).await;
+        for round in 0..2 {
+            let r = env.invoke(TRICKY_JSON).await;
+            let ran = std::fs::read_to_string(&marker)
+                .unwrap_or_default()
+                .lines()
+                .any(|l| l == r.request_id);
+            if on_error == "alert" {
+                assert!(r.error.is_none(), "{on_error} #{round}: {}", r.text());
+                assert_eq!(r.body, TRICKY_JSON, "{on_error} #{round}: result changed");
+                assert!(ran, "{on_error} #{round}: the handler did not run");
+            } else {
+                assert_eq!(
+                    r.error.as_ref().map(|e| e.error_type.as_str()),
+                    Some("Gavel.Blocked"),
+                    "{on_error} #{round}: {}\n{}",
+                    r.text(),
+                    env.diagnostics()
+                );
+                assert!(
+                    !ran,
+                    "{on_error} #{round}: the handler ran on a blocked event"
+                );
+            }
+        }
+        let records = stdout_records(&env);
+        assert_eq!(records.len(), 2, "{on_error}\n{}", env.extension_stdout());
+        for record in &records {
+            assert_eq!(record["verdict"]["decision"], on_error);
+            let errors: Vec<&str> = record["verdict"]["policies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|p| p["error"].as_str())
+                .collect();
+            assert!(
+                !errors.is_empty() && errors.iter().all(|e| e.contains("timeout")),
+                "{on_error}: {errors:?}"
+            );
+        }
+        env.shutdown().await;
+    }
+}
+
 #[tokio::test]
 async fn monitor_reports_eicar_but_lets_it_through() {
     let gavel = require_gavel!();

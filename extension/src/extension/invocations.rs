@@ -61,7 +61,7 @@ impl Evaluated {
 }
 
 /// The invocation as the proxy saw it: cheap to clone (`Bytes`), turned into the policies'
-/// owned input only on the blocking thread.
+/// owned input only where they run (the blocking pool, or the proxy's thread in enforce mode).
 struct Seen {
     request_id: String,
     function_name: String,

@@ -13,10 +13,10 @@ pub fn main() -> i32 {
     // One async worker: the async side only moves bytes (telemetry, delivery I/O); policy
     // evaluation off the client's path and SDK calls run on the blocking pool, and the Runtime
     // API proxy has a thread and runtime of its own (`Proxy::bind`), where enforce mode also
-    // judges. A second worker made the proxy slower,
-    // not faster: on 2 vCPUs the hand-offs between workers cost more than they save (a
-    // one-off A/B with `gavel-bench --quick --n 600` on a debug build, two runs each: proxy
-    // alone p50 added 394-414 µs with one worker, 468-484 µs with two).
+    // judges. A second worker made the proxy slower, not faster: on 2 vCPUs the hand-offs
+    // between workers cost more than they save (a one-off A/B with `gavel-bench --quick
+    // --n 600` on a debug build, two runs each: proxy alone p50 added 394-414 µs with one
+    // worker, 468-484 µs with two).
     // A current-thread runtime cut gavel's wake-ups from 26 to 19 per invocation
     // (`gavel-bench --overhead-only`), but no latency change showed through the noise
     // (n = 1000, two runs each), and the full suite once saw the extension's RSS step by 6 MB
