@@ -365,19 +365,8 @@ fn machine() -> Vec<(String, String)> {
 // ---------------------------------------------------------------------------------------------
 // Figures
 
-/// `gavel policy bench --json` on one policy and input.
+/// `gavel policy bench --json` on one policy and input; `extra` are further flags (`--cold`).
 fn policy_bench(
-    gavel: &Path,
-    policy: &Path,
-    event: &Path,
-    response: Option<&Path>,
-    settings: Option<&str>,
-    seconds: f64,
-) -> Result<Value, String> {
-    policy_bench_args(gavel, policy, event, response, settings, seconds, &[])
-}
-
-fn policy_bench_args(
     gavel: &Path,
     policy: &Path,
     event: &Path,
@@ -446,7 +435,7 @@ fn eval_figures(gavel: &Path, dir: &Path, seconds: f64) -> Result<(Vec<EvalRow>,
                 (event.as_path(), None)
             };
             eprintln!("  policy bench {p} {label}");
-            let v = policy_bench(gavel, &wasm, ev, resp, None, seconds)?;
+            let v = policy_bench(gavel, &wasm, ev, resp, None, seconds, &[])?;
             rows.push(EvalRow {
                 policy: p.into(),
                 size: label,
@@ -467,6 +456,7 @@ fn eval_figures(gavel: &Path, dir: &Path, seconds: f64) -> Result<(Vec<EvalRow>,
         None,
         Some(&format!(r#"{{"max_scan_bytes": {}}}"#, 2 << 20)),
         seconds,
+        &[],
     )?;
     rows.push(EvalRow {
         policy: MC_WHOLE.into(),
@@ -475,7 +465,7 @@ fn eval_figures(gavel: &Path, dir: &Path, seconds: f64) -> Result<(Vec<EvalRow>,
     });
     let hostile = paths::target_dir().join("test-policies/hostile.wasm");
     eprintln!("  policy bench hostile (sandbox floor)");
-    let floor = policy_bench(gavel, &hostile, &small_event, None, None, seconds)?;
+    let floor = policy_bench(gavel, &hostile, &small_event, None, None, seconds, &[])?;
     Ok((rows, floor))
 }
 
@@ -689,7 +679,7 @@ fn enforce_policy_figures(
         let resp = (p == "secrets-leak").then_some(event.as_path());
         eprintln!("  policy bench {p} 4 KB, back to back and --cold");
         let p50 = |extra: &[&str]| {
-            policy_bench_args(gavel, &wasm, &event, resp, None, seconds, extra)
+            policy_bench(gavel, &wasm, &event, resp, None, seconds, extra)
                 .map(|v| v["p50Us"].as_f64().unwrap_or(f64::NAN))
         };
         out.push((p, p50(&[])?, p50(&["--cold"])?));
@@ -1318,8 +1308,8 @@ async fn main() {
             let file = tmp.path().join("event-4096.json");
             std::fs::write(&file, &event).unwrap_or_else(|e| fail(&e.to_string()));
             let wasm = paths::policy_dir().join("malicious-content.wasm");
-            policy_bench(&gavel, &wasm, &file, None, None, a.seconds).unwrap_or_else(|e| fail(&e))
-                ["p50Us"]
+            policy_bench(&gavel, &wasm, &file, None, None, a.seconds, &[])
+                .unwrap_or_else(|e| fail(&e))["p50Us"]
                 .as_f64()
         } else {
             evals
