@@ -1421,7 +1421,9 @@ async fn main() {
          the runtime reaches the Runtime API through a separate process that copies TCP bytes both ways. Minimal extension: the same relay inside \
          an extension process that registers for INVOKE and SHUTDOWN and does nothing else, the floor of gavel's own shape. Duration: from enqueue at \
          the emulator to the emulator taking the runtime's `/response`, so it includes awslambdaric and the Python handler; the direct sandbox is the floor. \
-         Wake-ups: voluntary context switches of the extension (or relay) process, all threads, per invocation.\n",
+         Wake-ups: voluntary context switches of the extension (or relay) process, all threads, per invocation. \
+         The enforce sandbox sends every verdict to stdout (`GAVEL_DESTINATION_ON_ALLOW=stdout`, payloads as \
+         digests), so that its policies' times can be read back from the records.\n",
         a.n, a.gap_ms
     );
     details.push_str(&latency_table(&lats));
