@@ -124,47 +124,6 @@ pub fn evaluate<P: Policy>(invocation: Invocation) -> Result<Verdict, String> {
 /// The build-time initialisation (`wizer-initialize`, see [`Policy::warm`]).
 pub fn warm<P: Policy>() {
     P::warm();
-    reserve_heap(HEAP_HEADROOM);
-}
-
-/// Free heap every evaluation starts with, grown at build time.
-pub const HEAP_HEADROOM: usize = 1 << 20;
-
-/// Grow the heap by about `bytes` and leave them free in the allocator. The snapshot then starts
-/// every instance with that much free heap, so a typical evaluation allocates without
-/// `memory.grow`: in the host each growth is an `mprotect` to open pages, and another to close
-/// them again when the spent instance's slot is reset. The free pages are zero, which the
-/// snapshot does not store, so the module does not grow. Does nothing outside wasm.
-pub fn reserve_heap(bytes: usize) {
-    #[cfg(target_arch = "wasm32")]
-    reserve_heap_wasm(bytes);
-    #[cfg(not(target_arch = "wasm32"))]
-    let _ = bytes;
-}
-
-/// Blocks of just under 64 KiB from the top of the heap: freed, they merge into one free region,
-/// which the allocator keeps (wasm memory never shrinks). For the shipped policies the
-/// snapshot's memory grows by 16 pages, and an evaluation on a 4 KB event no longer grows it.
-#[cfg(target_arch = "wasm32")]
-fn reserve_heap_wasm(bytes: usize) {
-    use std::alloc::{Layout, alloc, dealloc};
-    const BLOCK: usize = 1 << 16;
-    let Ok(layout) = Layout::from_size_align(BLOCK - 64, 8) else {
-        return;
-    };
-    let mut held = Vec::with_capacity(bytes / BLOCK);
-    for _ in 0..bytes / BLOCK {
-        // SAFETY: a non-zero size; every block is freed below with this layout.
-        let block = unsafe { alloc(layout) };
-        if block.is_null() {
-            break;
-        }
-        held.push(block);
-    }
-    for block in held.drain(..) {
-        // SAFETY: allocated above with this layout, freed once.
-        unsafe { dealloc(block, layout) };
-    }
 }
 
 /// Zero the heap's free memory. Call it at the end of a [`Policy::warm`] that builds things
