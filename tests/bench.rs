@@ -3,6 +3,7 @@
 //! ```text
 //! gavel-bench [--write docs/BENCHMARKS.md] [--n 2000] [--seconds 2] [--gap-ms 0] [--quick]
 //! gavel-bench --overhead-only [--n 1000]   # the proxy-overhead table alone, for A/B runs
+//! gavel-bench --memory-only                # the memory run alone, for A/B runs
 //! ```
 //!
 //! * proxy overhead: simulated sandboxes alive at once, invoked in turn with the same 4 KB API
@@ -56,6 +57,8 @@ struct Args {
     /// `--overhead-only`: measure the proxy overhead alone and print its table (for A/B runs
     /// of a proxy change; writes nothing).
     overhead_only: bool,
+    /// `--memory-only`: the memory run alone, printed (for A/B runs of a memory change).
+    memory_only: bool,
 }
 
 fn args() -> Args {
@@ -66,6 +69,7 @@ fn args() -> Args {
         cold_reps: 10,
         gap_ms: 0,
         overhead_only: false,
+        memory_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -87,6 +91,7 @@ fn args() -> Args {
                     .unwrap_or_else(|_| fail("--gap-ms: a number"))
             }
             "--overhead-only" => a.overhead_only = true,
+            "--memory-only" => a.memory_only = true,
             "--quick" => {
                 a.n = 200;
                 a.seconds = 0.5;
@@ -94,7 +99,7 @@ fn args() -> Args {
             }
             "-h" | "--help" => {
                 println!(
-                    "gavel-bench [--write docs/BENCHMARKS.md] [--n N] [--seconds S] [--gap-ms MS] [--quick] [--overhead-only]"
+                    "gavel-bench [--write docs/BENCHMARKS.md] [--n N] [--seconds S] [--gap-ms MS] [--quick] [--overhead-only | --memory-only]"
                 );
                 std::process::exit(0);
             }
@@ -1168,6 +1173,19 @@ async fn main() {
             .await
             .unwrap_or_else(|e| fail(&e));
         print!("{}{}", latency_table(&lats), policy_time_line(&lats));
+        return;
+    }
+    if a.memory_only {
+        let (mem, hwm) = memory_figures(&gavel, 1000)
+            .await
+            .unwrap_or_else(|e| fail(&e));
+        for (i, kb) in mem {
+            println!(
+                "after {i:>4} invocations: VmRSS {:.1} MB",
+                kb as f64 / 1024.0
+            );
+        }
+        println!("peak (VmHWM): {:.1} MB", hwm as f64 / 1024.0);
         return;
     }
     let machine = machine();
