@@ -456,8 +456,16 @@ pub fn php(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
         return Some(Hit::deny("php.wrapper", p, "PHP stream wrapper"));
     }
     // Serialized objects: O:8:"stdClass":1:{...}, a:2:{i:0;...}.
+    // Each form has a colon second: visit the colons (memchr) instead of every byte.
     let b = lower.as_bytes();
-    for (i, w) in b.windows(2).enumerate() {
+    for colon in memchr::memchr_iter(b':', b) {
+        let Some(i) = colon.checked_sub(1) else {
+            continue;
+        };
+        if i > 4097 {
+            break;
+        }
+        let w = &b[i..colon + 1];
         if (w == b"o:" || w == b"c:" || w == b"a:") && (i == 0 || !is_ident(b[i - 1])) {
             let rest = &lower[i + 2..];
             let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
@@ -469,9 +477,6 @@ pub fn php(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
                     return Some(Hit::deny("php.serialized", i, "serialized PHP object"));
                 }
             }
-        }
-        if i > 4096 {
-            break;
         }
     }
     // Superglobals and variable-function tricks.
@@ -518,10 +523,7 @@ pub fn php(orig: &str, lower: &str, ctx: Ctx) -> Option<Hit> {
     // PHP_FUNCS is an identifier, so a match is exactly such a run (first one per name).
     let fb = folded.as_bytes();
     let mut calls: Vec<(usize, &str)> = Vec::new();
-    for (i, &c) in fb.iter().enumerate() {
-        if c != b'(' {
-            continue;
-        }
+    for i in memchr::memchr_iter(b'(', fb) {
         let mut end = i;
         while end > 0
             && matches!(

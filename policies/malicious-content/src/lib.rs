@@ -23,6 +23,9 @@ use gavel_policy_sdk::{Decision, Input, Phase, Policy, Report, Severity, redact}
 
 pub use settings::Settings;
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 /// A detector's conclusion about one value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hit {
@@ -196,8 +199,7 @@ const MEMO_MAX_LEN: usize = 4096;
 /// Run every enabled detector over every scannable input.
 pub fn scan_inputs(inputs: &[ScanInput], settings: &Settings, report: &mut Report) {
     let mut seen: Vec<(&'static str, String)> = Vec::new();
-    let mut memo: std::collections::HashMap<(String, String, String), Vec<(Hit, String)>> =
-        std::collections::HashMap::new();
+    let mut memo: HashMap<(String, String, String), Vec<(Hit, String)>> = HashMap::new();
     for inp in inputs {
         if !inp.is_content() {
             continue; // S3 keys are names, not payloads.
@@ -234,10 +236,11 @@ pub fn scan_inputs(inputs: &[ScanInput], settings: &Settings, report: &mut Repor
         // Detectors are pure functions of (text, kind, name): a value repeated across an
         // array or a batch is scanned once. Long values are left out: keying on them costs a
         // copy and a hash of the whole text, and they are seldom repeated.
-        let memo_key = (!whole && text.len() <= MEMO_MAX_LEN)
-            .then(|| (text.to_string(), format!("{:?}", inp.kind), name.clone()));
-        if let Some(prev) = memo_key.as_ref().and_then(|k| memo.get(k)) {
-            evidence_text.extend(prev.iter().cloned());
+        // One lookup (the key is hashed once) serves the read and the write.
+        let memo_slot = (!whole && text.len() <= MEMO_MAX_LEN)
+            .then(|| memo.entry((text.to_string(), format!("{:?}", inp.kind), name.clone())));
+        if let Some(Entry::Occupied(prev)) = &memo_slot {
+            evidence_text.extend(prev.get().iter().cloned());
         } else if !whole {
             let mut vars = if matches!(inp.kind, InputKind::Path) {
                 text::variants_no_plus(&text)
@@ -276,10 +279,8 @@ pub fn scan_inputs(inputs: &[ScanInput], settings: &Settings, report: &mut Repor
                 }
             });
         }
-        if let Some(k) = memo_key
-            && !memo.contains_key(&k)
-        {
-            memo.insert(k, evidence_text.clone());
+        if let Some(Entry::Vacant(slot)) = memo_slot {
+            slot.insert(evidence_text.clone());
         }
         for h in found {
             evidence_text.push((h, text.to_string()));

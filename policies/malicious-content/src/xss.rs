@@ -373,9 +373,14 @@ pub fn scan(_orig: &str, lower: &str, _ctx: Ctx) -> Option<Hit> {
         ));
     }
     // Event handler attributes outside a visible tag (attribute breakout: `" onclick=...`).
+    // A handler is `on…=`: look only where there is an `=`, and only at each `on`.
     let b = lower.as_bytes();
-    for i in 0..b.len().saturating_sub(4) {
-        if b[i] == b'o' && handler_at(lower, i) {
+    let ons = crate::grams::has_any_byte(lower, b"=")
+        .then(|| memchr::memmem::find_iter(b, b"on"))
+        .into_iter()
+        .flatten();
+    for i in ons.take_while(|&i| i < b.len().saturating_sub(4)) {
+        if handler_at(lower, i) {
             let before = lower[..i].trim_end();
             let breakout = before.is_empty()
                 || before.ends_with(['"', '\'', '/', '`'])

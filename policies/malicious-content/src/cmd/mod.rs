@@ -922,7 +922,11 @@ fn scan_one(orig: &str, lower: &str, ctx: Ctx, original: Option<&str>) -> Option
                 }
             }
         }
-        i += 1;
+        // The next command position is after the next separator: skip to it.
+        i += b[i..]
+            .iter()
+            .position(|&c| is_sep(c))
+            .map_or(b.len() - i, |k| k + 1);
     }
     // `\!whoami`, `:!id`: an editor / pager / ftp shell escape.
     let mut from = 0;

@@ -103,7 +103,9 @@ fn from_clause(s: &str, toks: &[Tok], i: usize) -> bool {
 /// the developer's string literal.
 pub fn rules(s: &str, toks: &[Tok], broke: bool) -> Option<Hit> {
     let n = toks.len();
-    let is_prose = prose(s, toks);
+    // Only a few rules ask, and only once their tokens match: prose rarely gets that far.
+    let prose_once = std::cell::OnceCell::new();
+    let is_prose = || *prose_once.get_or_init(|| prose(s, toks));
     for i in 0..n {
         let t = &toks[i];
         if t.t == T::Word {
@@ -125,7 +127,7 @@ pub fn rules(s: &str, toks: &[Tok], broke: bool) -> Option<Hit> {
                 "select" => {
                     // SELECT ... FROM, or SELECT of a function / column list / star.
                     let lim = (i + 12).min(n);
-                    if toks[i + 1..lim].iter().any(|x| is_w(s, x, &["from"])) && !is_prose {
+                    if toks[i + 1..lim].iter().any(|x| is_w(s, x, &["from"])) && !is_prose() {
                         return Some(Hit::deny(
                             "sqli.statement",
                             t.start,
@@ -139,11 +141,11 @@ pub fn rules(s: &str, toks: &[Tok], broke: bool) -> Option<Hit> {
                         // `I tried select * from t where ...` in a forum post: SQL quoted
                         // mid-sentence, not a value that starts an injection.
                         let mid_prose =
-                            is_prose && toks[..i].iter().filter(|t| t.t == T::Word).count() >= 2;
+                            is_prose() && toks[..i].iter().filter(|t| t.t == T::Word).count() >= 2;
                         if (x.t == T::Op && word(s, x) == "*" && !mid_prose)
                             || x.t == T::Var
                             || x.t == T::LParen
-                            || (fcall && !is_prose)
+                            || (fcall && !is_prose())
                             || (broke && x.t != T::Word)
                         {
                             return Some(Hit::deny("sqli.statement", t.start, "SELECT expression"));
@@ -168,7 +170,7 @@ pub fn rules(s: &str, toks: &[Tok], broke: bool) -> Option<Hit> {
                     if toks[i + 1..(i + 6).min(n)]
                         .iter()
                         .any(|x| is_w(s, x, &["set"]))
-                        && !is_prose =>
+                        && !is_prose() =>
                 {
                     return Some(Hit::deny(
                         "sqli.statement",
@@ -255,7 +257,7 @@ pub fn rules(s: &str, toks: &[Tok], broke: bool) -> Option<Hit> {
                 if TIME_FUNCS.contains(&w) {
                     return Some(Hit::deny("sqli.time", t.start, "time-based SQL function"));
                 }
-                if SQL_FUNC_SET.contains(w) && !is_prose {
+                if SQL_FUNC_SET.contains(w) && !is_prose() {
                     // Nested SQL calls or a call after a broken quote are unambiguous.
                     let nested = toks[k + 1..(k + 4).min(n)].iter().any(|x| {
                         x.t == T::Word
@@ -292,7 +294,7 @@ pub fn rules(s: &str, toks: &[Tok], broke: bool) -> Option<Hit> {
                         let numeric = toks[a].t == T::Num && bt.t == T::Num;
                         // `==` is code (`and ch == ':'`) unless the comparison is constant.
                         let code_eq = word(s, &toks[c]).starts_with("==");
-                        if broke || same || numeric || (!code_eq && (i == 0 || !is_prose)) {
+                        if broke || same || numeric || (!code_eq && (i == 0 || !is_prose())) {
                             let strong = broke || same || numeric;
                             return Some(Hit {
                                 rule: "sqli.tautology",
@@ -318,7 +320,7 @@ pub fn rules(s: &str, toks: &[Tok], broke: bool) -> Option<Hit> {
             && let Some(k) = next(toks, i + 1)
             && is_w(s, &toks[k], STMT_VERBS)
             && next(toks, k + 1).is_some()
-            && !is_prose
+            && !is_prose()
         {
             return Some(Hit::deny(
                 "sqli.stacked",

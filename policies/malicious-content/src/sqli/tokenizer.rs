@@ -249,7 +249,12 @@ pub fn word<'a>(s: &'a str, t: &Tok) -> &'a str {
 }
 
 pub fn is_w(s: &str, t: &Tok, ws: &[&str]) -> bool {
-    t.t == T::Word && ws.contains(&word(s, t))
+    // Bytes: a `str` slice would check both ends for char boundaries on every call, and
+    // rules ask this of every token.
+    t.t == T::Word && {
+        let w = &s.as_bytes()[t.start..t.end];
+        ws.iter().any(|x| x.as_bytes() == w)
+    }
 }
 
 /// Next meaningful token index at or after `i` (comments skipped).
