@@ -69,7 +69,7 @@ fn ident_end(b: &[u8], mut i: usize) -> usize {
 fn variable_call(lower: &str) -> Option<Hit> {
     let b = lower.as_bytes();
     let mut from = 0;
-    while let Some(p) = lower[from..].find('$') {
+    while let Some(p) = lower[from..].ffind_byte(b'$') {
         let start = from + p;
         from = start + 1;
         let mut i = start;
@@ -287,7 +287,7 @@ fn ini(lower: &str) -> Option<Hit> {
 fn variable_variable(lower: &str) -> Option<Hit> {
     let b = lower.as_bytes();
     let mut from = 0;
-    while let Some(p) = lower[from..].find('$') {
+    while let Some(p) = lower[from..].ffind_byte(b'$') {
         let start = from + p;
         from = start + 1;
         let mut j = start + 1;
@@ -390,10 +390,7 @@ fn computed_call(lower: &str) -> Option<Hit> {
     if !crate::grams::has_any_byte(lower, b"[.") {
         return None;
     }
-    for (i, &c) in b.iter().enumerate() {
-        if c != b'(' {
-            continue;
-        }
+    for i in memchr::memchr_iter(b'(', b) {
         let mut end = skip_ws_back(b, i);
         let mut groups = 0;
         while end > 0 && matches!(b[end - 1], b')' | b']' | b'}') && groups < 4 {

@@ -154,11 +154,28 @@ fn squeezed_out(c: char) -> bool {
     c.is_whitespace() || c.is_control() || c == '\\'
 }
 
+/// Every byte that starts a char [`squeezed_out`] takes from text without whitespace: ASCII
+/// controls, DEL, the backslash, and 0xC2 (which starts U+0080–U+009F).
+const SQUEEZE_LEADS: [u8; 35] = {
+    let mut t = [0; 35];
+    let mut i = 0;
+    while i < 32 {
+        t[i] = i as u8;
+        i += 1;
+    }
+    t[32] = 0x7f;
+    t[33] = b'\\';
+    t[34] = 0xc2;
+    t
+};
+
 /// [`squeeze`] of a whole value, through the shared whitespace-free form when it has nothing
 /// else to remove.
 fn squeeze_value(lower: &str) -> crate::grams::Indexed<'_> {
     let ws = crate::grams::without_whitespace(lower);
-    if ws.contains(squeezed_out) {
+    // What is left to remove starts with one of these bytes (C1 controls with 0xC2): the
+    // index answers for them at once, and the char walk runs only when one occurs.
+    if crate::grams::has_any_byte(&ws, &SQUEEZE_LEADS) && ws.contains(squeezed_out) {
         return crate::grams::Indexed::derived(lower, squeeze(&ws));
     }
     ws

@@ -134,7 +134,12 @@ fn line_commands(lower: &str) -> Option<Hit> {
         lower
     };
     let nl = crate::grams::has_any_byte(lower, b"\n\r");
-    for (idx, line) in lower.split(['\n', '\r', ';']).enumerate() {
+    // Only the lines after a separator are looked at: none when there is no separator.
+    let lines = crate::grams::has_any_byte(lower, b"\n\r;")
+        .then(|| lower.split(['\n', '\r', ';']))
+        .into_iter()
+        .flatten();
+    for (idx, line) in lines.enumerate() {
         if idx == 0 {
             continue;
         }
