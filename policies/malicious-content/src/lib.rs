@@ -184,13 +184,18 @@ fn has_children(inputs: &[ScanInput], i: &ScanInput) -> bool {
 
 /// The name a value is filed under: the last JSON-pointer token that is not an array index.
 fn param_name(location: &str) -> String {
-    location
+    let token = location
         .rsplit('/')
         .find(|t| !t.is_empty() && !t.bytes().all(|b| b.is_ascii_digit()))
-        .unwrap_or("")
-        .replace("~1", "/")
-        .replace("~0", "~")
-        .to_ascii_lowercase()
+        .unwrap_or("");
+    // Unescaping allocates twice: only for the rare name that has an escape.
+    let mut name = if token.contains('~') {
+        token.replace("~1", "/").replace("~0", "~")
+    } else {
+        token.to_string()
+    };
+    name.make_ascii_lowercase();
+    name
 }
 
 /// Longest value [`scan_inputs`] remembers the findings of, to reuse for a repeat.

@@ -175,8 +175,20 @@ impl FastFind for str {
         if h.len() < n.len() {
             return None;
         }
+        // Candidates are the needle's first byte: memchr finds them faster than a byte loop.
         let last = h.len() - n.len();
-        (0..=last).find(|&i| h[i] == first && h[i + 1..i + n.len()] == *rest)
+        let mut from = 0;
+        while let Some(k) = memchr::memchr(first, &h[from..=last]) {
+            let i = from + k;
+            if h[i + 1..i + n.len()] == *rest {
+                return Some(i);
+            }
+            from = i + 1;
+            if from > last {
+                break;
+            }
+        }
+        None
     }
 
     #[inline]

@@ -37,9 +37,23 @@ pub struct Tok {
 
 pub const MAX_TOKENS: usize = 4096;
 
+/// The bytes a word continues with (ASCII letters, digits, `_`, `$`), by table: most of a
+/// long value's bytes are in words.
+static WORD_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = c.is_ascii_alphanumeric() || c == b'_' || c == b'$';
+        i += 1;
+    }
+    t
+};
+
 pub fn tokenize(s: &str, start: usize) -> Vec<Tok> {
     let b = s.as_bytes();
-    let mut out = Vec::new();
+    // About one token per six bytes of prose: most values need no regrowth.
+    let mut out = Vec::with_capacity((b.len().saturating_sub(start) / 6 + 1).min(MAX_TOKENS));
     let mut i = start;
     while i < b.len() && out.len() < MAX_TOKENS {
         let c = b[i];
@@ -221,10 +235,10 @@ pub fn tokenize(s: &str, start: usize) -> Vec<Tok> {
                 T::Dot
             }
             c if c.is_ascii_alphabetic() || c == b'_' || c == b'$' => {
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$')
-                {
-                    i += 1;
-                }
+                i += b[i..]
+                    .iter()
+                    .take_while(|&&x| WORD_BYTE[usize::from(x)])
+                    .count();
                 T::Word
             }
             _ => {
