@@ -12,8 +12,12 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-/// Texts shorter than this are searched directly: the index would cost more than it saves.
+/// Texts shorter than this get the light [`Pairs`] filter instead: the full index would cost
+/// more than it saves.
 pub const MIN_LEN: usize = 256;
+
+/// Shorter texts are searched directly: even the light filter would cost more than it saves.
+const PAIRS_MIN_LEN: usize = 8;
 
 const WORDS: usize = (1 << 16) / 64;
 
@@ -96,6 +100,71 @@ impl Grams {
     }
 }
 
+/// The light filter of a short value (a JSON field, a header, a query parameter): which
+/// bytes and which byte pairs it holds, exactly (not case folded), the pairs hashed into 1024
+/// bits by [`pair_key`]. Detectors search every value for dozens of needle lists; on a short
+/// value most searches are ruled out by a needle list's first pairs, without a pass.
+pub struct Pairs {
+    bytes: [u64; 4],
+    pairs: [u64; PAIR_WORDS],
+}
+
+/// Bits of a pair set (4096 measured slower: more to clear and to compare per list).
+const PAIR_BITS: usize = 1024;
+/// Words of a pair set.
+pub const PAIR_WORDS: usize = PAIR_BITS / 64;
+
+/// The 10-bit key of a byte pair (`b` is 0 after a text's last byte). Needle lists' filters
+/// ([`crate::text::find_any`]) key their needles' first two bytes the same way.
+#[inline(always)]
+pub fn pair_key(a: u8, b: u8) -> usize {
+    (usize::from(a) << 3 ^ usize::from(b)) & (PAIR_BITS - 1)
+}
+
+impl Pairs {
+    fn new(text: &[u8]) -> Self {
+        let mut p = Pairs {
+            bytes: [0; 4],
+            pairs: [0; PAIR_WORDS],
+        };
+        for (i, &a) in text.iter().enumerate() {
+            let b = text.get(i + 1).copied().unwrap_or(0);
+            set(&mut p.bytes, usize::from(a));
+            set(&mut p.pairs, pair_key(a, b));
+        }
+        p
+    }
+
+    /// Whether the text (or a slice of it) may hold byte `a`.
+    pub fn has_byte(&self, a: u8) -> bool {
+        get(&self.bytes, usize::from(a))
+    }
+
+    /// Whether the text (or a slice of it) may hold a pair keyed `key` ([`pair_key`]).
+    pub fn has_pair_key(&self, key: usize) -> bool {
+        get(&self.pairs, key)
+    }
+
+    /// The pair set's words, to intersect with a needle list's first pairs.
+    pub fn pair_words(&self) -> &[u64; PAIR_WORDS] {
+        &self.pairs
+    }
+
+    /// The byte set's words.
+    pub fn byte_words(&self) -> &[u64; 4] {
+        &self.bytes
+    }
+
+    /// False only when `needle` certainly does not occur in the text, nor in a slice of it.
+    fn may_contain(&self, needle: &[u8]) -> bool {
+        match *needle {
+            [] => true,
+            [a] => self.has_byte(a),
+            [a, b, ..] => self.has_pair_key(pair_key(a, b)),
+        }
+    }
+}
+
 /// An indexed text, by address: valid while its owner (a [`with_index`] borrow or an
 /// [`Indexed`] string) keeps the text alive and unchanged.
 struct Entry {
@@ -135,6 +204,8 @@ fn enabled() -> bool {
 
 thread_local! {
     static INDEXED: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+    /// The short texts of the open [`with_index`] scopes, with their light filters.
+    static SHORT: RefCell<Vec<(Range, Pairs)>> = const { RefCell::new(Vec::new()) };
     static SQUEEZED: RefCell<Vec<Squeezed>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -176,11 +247,14 @@ fn unregister((start, end): (usize, usize)) {
 }
 
 /// Forgets a [`with_index`] scope's entries, also when a detector panics (native tests unwind).
-struct Scope(Vec<(usize, usize)>);
+struct Scope {
+    long: Vec<Range>,
+    short: Vec<Range>,
+}
 
 impl Drop for Scope {
     fn drop(&mut self) {
-        for range in self.0.drain(..) {
+        for range in self.long.drain(..) {
             // The shared derived form goes first: its string is freed only once unregistered.
             let squeezed = SQUEEZED.with(|s| {
                 let mut s = s.borrow_mut();
@@ -197,26 +271,59 @@ impl Drop for Scope {
             }
             unregister(range);
         }
+        SHORT.with(|s| {
+            let mut s = s.borrow_mut();
+            for range in self.short.drain(..) {
+                if let Some(i) = s.iter().rposition(|(r, _)| *r == range) {
+                    s.swap_remove(i);
+                }
+            }
+        });
     }
 }
 
-/// Run `f` with the long ones of `texts` indexed. Searches whose haystack lies inside one of
-/// them (the text itself or a slice of it) consult the index. Sound because `texts` stay
-/// borrowed, so neither freed nor changed, until `f` returns and the entries are dropped.
+/// Run `f` with the long ones of `texts` indexed and the short ones filtered ([`Pairs`]).
+/// Searches whose haystack lies inside one of them (the text itself or a slice of it)
+/// consult the index or the filter. Sound because `texts` stay borrowed, so neither freed
+/// nor changed, until `f` returns and the entries are dropped.
 pub fn with_index<R>(texts: &[&str], f: impl FnOnce() -> R) -> R {
-    let mut ranges = Vec::with_capacity(texts.len());
+    let mut scope = Scope {
+        long: Vec::with_capacity(texts.len()),
+        short: Vec::new(),
+    };
     for (i, t) in texts.iter().enumerate() {
+        if t.len() < MIN_LEN {
+            if t.len() >= PAIRS_MIN_LEN && enabled() {
+                let range = range_of(t);
+                SHORT.with(|s| s.borrow_mut().push((range, Pairs::new(t.as_bytes()))));
+                scope.short.push(range);
+            }
+            continue;
+        }
         // A value's lower-case form has the same (case-folded) index as the value.
         let twin = texts[..i]
             .iter()
             .find(|o| o.len() == t.len() && o.eq_ignore_ascii_case(t))
             .and_then(|o| covering(o));
-        ranges.extend(register_with(t, true, twin));
+        scope.long.extend(register_with(t, true, twin));
     }
-    let scope = Scope(ranges);
     let out = f();
     drop(scope);
     out
+}
+
+/// Run `f` on the light filter covering the short `hay`, if any.
+pub fn with_pairs<R>(hay: &str, f: impl FnOnce(&Pairs) -> R) -> Option<R> {
+    if hay.len() >= MIN_LEN {
+        return None;
+    }
+    let (start, end) = range_of(hay);
+    SHORT.with(|s| {
+        s.borrow()
+            .iter()
+            .find(|((s, e), _)| *s <= start && end <= *e)
+            .map(|(_, p)| f(p))
+    })
 }
 
 /// A string derived inside a detector (decoded, folded, squeezed), indexed for as long as it
@@ -340,7 +447,9 @@ fn covering(hay: &str) -> Option<Rc<Grams>> {
 /// an array of chars says). From the index's byte set when `hay` is indexed and none occurs,
 /// else one pass.
 pub fn has_any_byte(hay: &str, set: &[u8]) -> bool {
-    if covering(hay).is_some_and(|g| !set.iter().any(|&b| g.may_contain(&[b]))) {
+    if covering(hay).is_some_and(|g| !set.iter().any(|&b| g.may_contain(&[b])))
+        || with_pairs(hay, |p| !set.iter().any(|&b| p.has_byte(b))) == Some(true)
+    {
         return false;
     }
     let h = hay.as_bytes();
@@ -359,8 +468,13 @@ pub fn has_any_byte(hay: &str, set: &[u8]) -> bool {
     }
 }
 
-/// True when `hay` is indexed and none of `needles` can occur in it.
+/// True when `hay` is indexed or filtered and none of `needles` can occur in it.
 pub fn none_in<'n>(hay: &str, needles: impl IntoIterator<Item = &'n str>) -> bool {
+    if hay.len() < MIN_LEN {
+        return with_pairs(hay, |p| {
+            needles.into_iter().all(|n| !p.may_contain(n.as_bytes()))
+        }) == Some(true);
+    }
     covering(hay).is_some_and(|g| needles.into_iter().all(|n| !g.may_contain(n.as_bytes())))
 }
 
@@ -397,6 +511,26 @@ mod tests {
             assert!(g.may_contain(n.as_bytes()), "{n}");
         }
         assert!(!g.may_contain(b"<script") && !g.may_contain(b"Z"));
+    }
+
+    #[test]
+    fn short_values_filter_never_rules_out_what_is_there() {
+        let text = "user3@Example.com?x=1";
+        with_index(&[text], || {
+            for i in 0..text.len() {
+                for len in 1..=6 {
+                    if let Some(n) = text.get(i..i + len) {
+                        assert!(!none_in(text, [n]), "{n:?}");
+                        assert!(!none_in(&text[i..], [n]), "{n:?} in a slice");
+                    }
+                }
+                assert!(has_any_byte(text, &[text.as_bytes()[i]]));
+            }
+            // Exact bytes: the filter is not case folded, and absent pairs are ruled out.
+            assert!(none_in(text, ["<script", "EX", "zz"]));
+            assert!(!has_any_byte(text, b"<|"));
+        });
+        assert!(!none_in(text, ["zz"]), "dropped with the scope");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Text normalisation (the decoded variants a detector sees) and small matching helpers.
 
+use crate::grams::PAIR_WORDS;
 use gavel_policy_sdk::decode::{
     base64_decode, html_entities, looks_base64, percent_decode, unescape_js,
 };
@@ -291,7 +292,7 @@ pub fn find_word(hay: &str, word: &str) -> Option<usize> {
 struct Starts {
     /// The first byte of every needle: the cheap test made at every position.
     first: [u64; 4],
-    pairs: [u64; 16],
+    pairs: [u64; PAIR_WORDS],
     single: [u64; 4],
 }
 
@@ -306,7 +307,7 @@ thread_local! {
     static STARTS: std::cell::RefCell<StartsCache> = const {
         std::cell::RefCell::new(StartsCache {
             keys: [(0, 0); 256],
-            vals: [Starts { first: [0; 4], pairs: [0; 16], single: [0; 4] }; 256],
+            vals: [Starts { first: [0; 4], pairs: [0; PAIR_WORDS], single: [0; 4] }; 256],
         })
     };
 }
@@ -333,7 +334,7 @@ impl Starts {
     fn new(needles: &[&str]) -> Option<Starts> {
         let mut s = Starts {
             first: [0; 4],
-            pairs: [0; 16],
+            pairs: [0; PAIR_WORDS],
             single: [0; 4],
         };
         for n in needles {
@@ -354,7 +355,23 @@ impl Starts {
 
     #[inline]
     fn key(a: u8, b: u8) -> usize {
-        (usize::from(a) << 3 ^ usize::from(b)) & 1023
+        crate::grams::pair_key(a, b)
+    }
+
+    /// False when no needle can start anywhere in `hay`: its light filter (a short value of
+    /// a [`crate::grams::with_index`] scope) has none of their first pairs or single bytes.
+    fn may_occur_in(&self, hay: &str) -> bool {
+        crate::grams::with_pairs(hay, |p| {
+            self.pairs
+                .iter()
+                .zip(p.pair_words())
+                .any(|(a, b)| a & b != 0)
+                || self
+                    .single
+                    .iter()
+                    .zip(p.byte_words())
+                    .any(|(a, b)| a & b != 0)
+        }) != Some(false)
     }
 
     /// Whether some needle starts with byte `a`.
@@ -387,7 +404,8 @@ fn starts_with(rest: &[u8], n: &[u8]) -> bool {
 /// the needle listed first wins. One pass over `hay`, checking needles only where a needle's
 /// first two bytes (probably) occur.
 pub fn find_any(hay: &str, needles: &'static [&'static str]) -> Option<(usize, &'static str)> {
-    if crate::grams::none_in(hay, needles.iter().copied()) {
+    // Short values are ruled out through the list's filter below, in one step per list.
+    if hay.len() >= crate::grams::MIN_LEN && crate::grams::none_in(hay, needles.iter().copied()) {
         return None;
     }
     with_starts(needles, |st| {
@@ -397,6 +415,9 @@ pub fn find_any(hay: &str, needles: &'static [&'static str]) -> Option<(usize, &
                 .filter_map(|n| hay.find(n).map(|p| (p, *n)))
                 .min_by_key(|(p, _)| *p);
         };
+        if !st.may_occur_in(hay) {
+            return None;
+        }
         let h = hay.as_bytes();
         let len = h.len();
         for i in 0..len {
@@ -422,10 +443,15 @@ pub fn find_any(hay: &str, needles: &'static [&'static str]) -> Option<(usize, &
 /// First of `words` found as a whole word in `hay` (see [`find_word`]); at equal offsets the
 /// word listed first wins.
 pub fn find_any_word(hay: &str, words: &'static [&'static str]) -> Option<(usize, &'static str)> {
-    if crate::grams::none_in(hay, words.iter().copied()) {
+    if hay.len() >= crate::grams::MIN_LEN && crate::grams::none_in(hay, words.iter().copied()) {
         return None;
     }
-    with_starts(words, |st| find_words(hay, words, st))
+    with_starts(words, |st| {
+        if st.is_some_and(|st| !st.may_occur_in(hay)) {
+            return None;
+        }
+        find_words(hay, words, st)
+    })
 }
 
 fn find_words<'a>(hay: &str, words: &[&'a str], st: Option<&Starts>) -> Option<(usize, &'a str)> {
