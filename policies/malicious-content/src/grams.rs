@@ -379,6 +379,11 @@ impl std::ops::Deref for Indexed<'_> {
 /// [`with_index`] scope it is built and indexed once, then shared by every detector that asks
 /// until the scope ends; other texts get a fresh copy.
 pub fn without_whitespace(text: &str) -> Indexed<'_> {
+    // No byte that starts a whitespace char (ASCII, or the lead byte of a Unicode space):
+    // nothing to remove, and no copy to make.
+    if !has_any_byte(text, b"\t\n\x0b\x0c\r \xc2\xe1\xe2\xe3") {
+        return Indexed::unchanged(text);
+    }
     let build = || crate::text::remove_chars(text, char::is_whitespace);
     let range = range_of(text);
     let in_scope = text.len() >= MIN_LEN
