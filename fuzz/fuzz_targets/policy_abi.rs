@@ -215,13 +215,18 @@ fn layout(a: &Answer) -> (Vec<u8>, Expect) {
             too_long |= b.len() > MAX_FIELD_BYTES;
             push_str(&mut img, a_at + 8 * i, &b);
         }
-        if a.tag > 1 || a.decision > 2 || bad_severity || !valid_utf8 {
+        // The host checks lengths as it lifts, in field order, and a rule id after: an answer
+        // both malformed and over a bound is refused for whichever it meets first.
+        let over = findings.len() > MAX_FINDINGS || actions.len() > MAX_ACTIONS || too_long;
+        if a.tag > 1 || a.decision > 2 {
             Expect::Malformed
-        } else if findings.len() > MAX_FINDINGS
-            || actions.len() > MAX_ACTIONS
-            || too_long
-            || no_rule
-        {
+        } else if bad_severity || !valid_utf8 {
+            if over {
+                Expect::MalformedOrOutOfBounds
+            } else {
+                Expect::Malformed
+            }
+        } else if over || no_rule {
             Expect::OutOfBounds
         } else {
             Expect::Verdict(findings.len(), actions.len())
@@ -236,8 +241,9 @@ enum Expect {
     PolicyError,
     /// Refused by the canonical ABI (bad UTF-8, discriminant).
     Malformed,
-    /// Refused by `check_output`.
+    /// Refused for a bound (as it is lifted, or by `check_output`).
     OutOfBounds,
+    MalformedOrOutOfBounds,
 }
 
 fuzz_target!(|a: Answer| {
@@ -280,5 +286,6 @@ fuzz_target!(|a: Answer| {
             error.starts_with("malformed output or instantiation failure: "),
             "{error:?}"
         ),
+        Expect::MalformedOrOutOfBounds => assert!(error.starts_with("malformed output"), "{error:?}"),
     }
 });

@@ -12,8 +12,12 @@
 
 #![warn(missing_docs)]
 
-use wasmtime::component::Linker;
+use wasmtime::component::{ComponentExportIndex, Instance, Linker};
 use wasmtime::{Engine, ResourceLimiter, Store};
+
+mod bounded;
+
+pub use bounded::{MAX_ACTIONS, MAX_ERROR_BYTES, MAX_FIELD_BYTES, MAX_FINDINGS, OutputTooLarge};
 
 /// Bindings generated from `policies/wit/policy.wit`, the one policy contract.
 #[allow(missing_docs)]
@@ -26,6 +30,10 @@ pub mod bindings {
 
 use bindings::exports::gavel::policy::types::{Invocation, Metadata, Verdict};
 use bindings::{GavelPolicy, GavelPolicyPre};
+use bounded::{BoundedVerdict, Message};
+
+/// The contract's `policy` interface, as a component exports it.
+const POLICY_INTERFACE: &str = "gavel:policy/policy@0.1.0";
 
 /// Store data: the memory limiter, and whatever must live exactly as long as the store.
 pub struct HostState {
@@ -70,12 +78,24 @@ impl ResourceLimiter for HostState {
 }
 
 /// A policy component linked and type-checked against the contract, ready to instantiate.
+pub struct Prepared {
+    pre: GavelPolicyPre<HostState>,
+    /// `evaluate`, called through [`BoundedVerdict`] rather than the generated bindings.
+    evaluate: ComponentExportIndex,
+}
+
+/// Link `component` and check it against the contract.
 pub fn prepare(
     engine: &Engine,
     component: &wasmtime::component::Component,
-) -> wasmtime::Result<GavelPolicyPre<HostState>> {
+) -> wasmtime::Result<Prepared> {
     let linker: Linker<HostState> = Linker::new(engine);
-    GavelPolicyPre::new(linker.instantiate_pre(component)?)
+    let pre = GavelPolicyPre::new(linker.instantiate_pre(component)?)?;
+    let evaluate = component
+        .get_export_index(None, POLICY_INTERFACE)
+        .and_then(|policy| component.get_export_index(Some(&policy), "evaluate"))
+        .ok_or_else(|| wasmtime::format_err!("no `evaluate` in `{POLICY_INTERFACE}`"))?;
+    Ok(Prepared { pre, evaluate })
 }
 
 /// Limits of one sandbox.
@@ -91,10 +111,10 @@ pub struct Limits {
 /// dropped with the store. After a trap, drop both; never call into them again.
 pub fn instantiate(
     engine: &Engine,
-    pre: &GavelPolicyPre<HostState>,
+    prepared: &Prepared,
     limits: Limits,
     guard: Box<dyn Send>,
-) -> wasmtime::Result<(Store<HostState>, GavelPolicy)> {
+) -> wasmtime::Result<(Store<HostState>, Instance)> {
     let mut store = Store::new(
         engine,
         HostState {
@@ -105,36 +125,41 @@ pub fn instantiate(
     store.limiter(|state| state);
     store.set_epoch_deadline(limits.deadline_ticks);
     store.epoch_deadline_trap();
-    let instance = pre.instantiate(&mut store)?;
+    let instance = prepared.pre.instance_pre().instantiate(&mut store)?;
     Ok((store, instance))
 }
 
-/// `evaluate`: the policy's verdict on one invocation, or its own error message.
+/// `evaluate`: the policy's verdict on one invocation, or its own error message. A verdict or
+/// message over the bounds ([`MAX_FINDINGS`], …) fails the call with [`OutputTooLarge`] before
+/// any of it is copied out of the sandbox.
 pub fn evaluate(
     store: &mut Store<HostState>,
-    instance: &GavelPolicy,
+    instance: &Instance,
+    prepared: &Prepared,
     invocation: &Invocation,
 ) -> wasmtime::Result<Result<Verdict, String>> {
-    instance
-        .gavel_policy_policy()
-        .call_evaluate(store, invocation)
+    let func = instance.get_typed_func::<(&Invocation,), (Result<BoundedVerdict, Message>,)>(
+        &mut *store,
+        &prepared.evaluate,
+    )?;
+    let (answer,) = func.call(&mut *store, (invocation,))?;
+    Ok(answer.map(Verdict::from).map_err(|message| message.0))
 }
 
 /// `describe`: the policy's name, version and phases.
-pub fn describe(
-    store: &mut Store<HostState>,
-    instance: &GavelPolicy,
-) -> wasmtime::Result<Metadata> {
-    instance.gavel_policy_policy().call_describe(store)
+pub fn describe(store: &mut Store<HostState>, instance: &Instance) -> wasmtime::Result<Metadata> {
+    GavelPolicy::new(&mut *store, instance)?
+        .gavel_policy_policy()
+        .call_describe(store)
 }
 
 /// `validate-settings`: `Err(reason)` when the policy refuses its settings.
 pub fn validate_settings(
     store: &mut Store<HostState>,
-    instance: &GavelPolicy,
+    instance: &Instance,
     settings: &str,
 ) -> wasmtime::Result<Result<(), String>> {
-    instance
+    GavelPolicy::new(&mut *store, instance)?
         .gavel_policy_policy()
         .call_validate_settings(store, settings)
 }

@@ -3,18 +3,16 @@
 
 use std::time::Instant;
 
-use gavel_policy_call::MemoryCapExceeded;
+use gavel_policy_call::{MemoryCapExceeded, OutputTooLarge};
 use wasmtime::Trap;
 
 use super::bindings::exports::gavel::policy::types::{Finding, Invocation, Verdict};
 use super::{Decision, Engine, LoadedPolicy, Phase, Severity};
 
 /// Bounds on what a policy may return; anything larger is malformed output, not a verdict.
-pub const MAX_FINDINGS: usize = 256;
-/// Bound on actions per verdict.
-pub const MAX_ACTIONS: usize = 64;
-/// Bound on any one string in a verdict, in bytes.
-pub const MAX_FIELD_BYTES: usize = 4096;
+/// The host's side of the contract enforces them as it lifts the verdict out of the sandbox;
+/// [`check_output`] holds a lifted verdict to them again.
+pub use gavel_policy_call::{MAX_ACTIONS, MAX_FIELD_BYTES, MAX_FINDINGS};
 
 /// What the host knows of one invocation, handed to every policy.
 #[derive(Debug, Clone, Default)]
@@ -157,7 +155,7 @@ impl Engine {
         let (mut store, instance) = self
             .instantiate(&policy.pre)
             .map_err(|e| self.describe_error(&e))?;
-        match gavel_policy_call::evaluate(&mut store, &instance, inv) {
+        match gavel_policy_call::evaluate(&mut store, &instance, &policy.pre, inv) {
             Ok(answer) => check_output(answer),
             Err(e) => Err(self.describe_error(&e)),
         }
@@ -170,6 +168,9 @@ impl Engine {
             .find_map(|e| e.downcast_ref::<MemoryCapExceeded>())
         {
             return cap.to_string();
+        }
+        if let Some(bound) = err.chain().find_map(|e| e.downcast_ref::<OutputTooLarge>()) {
+            return bound.to_string();
         }
         match err.downcast_ref::<Trap>() {
             Some(Trap::Interrupt) => format!(

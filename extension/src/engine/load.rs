@@ -2,12 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-use gavel_policy_call::{HostState, Limits};
+use gavel_policy_call::{HostState, Limits, Prepared};
 use sha2::{Digest, Sha256};
 use wasmtime::Store;
-use wasmtime::component::Component;
+use wasmtime::component::{Component, Instance};
 
-use super::bindings::{GavelPolicy, GavelPolicyPre};
 use super::{Engine, EngineError, Phase};
 
 /// Policy bytes plus where they came from, before compilation.
@@ -70,7 +69,7 @@ pub struct LoadedPolicy {
     pub exports: Vec<String>,
     /// Whether it was loaded from a precompiled `.cwasm` rather than compiled at load.
     pub precompiled: bool,
-    pub(super) pre: GavelPolicyPre<HostState>,
+    pub(super) pre: Prepared,
 }
 
 impl std::fmt::Debug for LoadedPolicy {
@@ -209,8 +208,8 @@ impl Engine {
 
     pub(super) fn instantiate(
         &self,
-        pre: &GavelPolicyPre<HostState>,
-    ) -> wasmtime::Result<(Store<HostState>, GavelPolicy)> {
+        pre: &Prepared,
+    ) -> wasmtime::Result<(Store<HostState>, Instance)> {
         gavel_policy_call::instantiate(
             &self.inner.wasmtime,
             pre,

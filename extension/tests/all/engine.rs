@@ -2,7 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use gavel::engine::{Decision, EngineError, Evaluation, InvocationInput, Phase, PolicySource};
+use gavel::engine::{
+    Decision, EngineError, Evaluation, InvocationInput, MAX_FIELD_BYTES, Phase, PolicySource,
+};
 
 use crate::support::{engine, load, test_policy};
 
@@ -137,6 +139,34 @@ fn oversized_and_malformed_output_are_errors() {
     let (outcome, _) = run("\"bad-utf8\"", 1000);
     let error = outcome.error.expect("bad utf-8 refused");
     assert!(error.contains("malformed output"), "{error}");
+}
+
+/// Bounds hold as the verdict is lifted out of the sandbox: one byte over is refused (and
+/// named), exactly the bound is not.
+#[test]
+fn output_bounds_are_checked_before_lifting() {
+    let (outcome, _) = run("\"long-field\"", 1000);
+    assert_eq!(
+        outcome.error.as_deref(),
+        Some("malformed output: 4097 bytes in a string (max 4096)")
+    );
+    assert_eq!(outcome.decision, Decision::Alert);
+
+    let (outcome, _) = run("\"long-error\"", 1000);
+    assert_eq!(
+        outcome.error.as_deref(),
+        Some("malformed output: 65537 bytes in an error message (max 65536)")
+    );
+
+    // Within the bound, the policy's own message is kept, cut to the record's field size.
+    let (outcome, _) = run("\"long-but-allowed-error\"", 1000);
+    let error = outcome.error.expect("the policy's error");
+    assert!(error.starts_with("policy error: eeee"), "{error}");
+    assert!(
+        error.len() <= "policy error: ".len() + MAX_FIELD_BYTES,
+        "{}",
+        error.len()
+    );
 }
 
 #[test]

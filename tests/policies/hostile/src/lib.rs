@@ -111,6 +111,14 @@ impl Guest for Hostile {
                     actions: vec![],
                 })
             }
+            // Just over the host's bounds (4 KiB a string, 64 KiB an error message).
+            "long-field" => Ok(Verdict {
+                decision: Decision::Deny,
+                findings: vec![finding("x".repeat(4097))],
+                actions: vec![],
+            }),
+            "long-error" => Err("e".repeat((64 << 10) + 1)),
+            "long-but-allowed-error" => Err("e".repeat(64 << 10)),
             "bad-utf8" => {
                 // SAFETY: deliberately not UTF-8; the host must refuse to lift it.
                 let bad = unsafe { String::from_utf8_unchecked(vec![0xff, 0xfe, 0xfd]) };
