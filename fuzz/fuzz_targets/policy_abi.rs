@@ -286,6 +286,8 @@ fuzz_target!(|a: Answer| {
             error.starts_with("malformed output or instantiation failure: "),
             "{error:?}"
         ),
-        Expect::MalformedOrOutOfBounds => assert!(error.starts_with("malformed output"), "{error:?}"),
+        Expect::MalformedOrOutOfBounds => {
+            assert!(error.starts_with("malformed output"), "{error:?}")
+        }
     }
 });
