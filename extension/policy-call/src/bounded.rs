@@ -1,10 +1,11 @@
 //! What a policy returns, lifted out of its sandbox only within the host's bounds.
 //!
 //! The canonical ABI would copy a verdict of any size into host memory before gavel could
-//! look at it: a policy returning a million findings within its memory cap costs the host
-//! hundreds of MB of small allocations, and the allocator keeps much of that heap after it is
-//! freed. These types read the length of each list and string first, from the pointer pair
-//! in the guest's memory, and refuse the output before a byte of it is copied.
+//! look at it: a policy returning 100 000 findings within a 16 MiB memory cap raised the
+//! host's peak RSS from 25 MB to 53 MB (`gavel policy test`), all of it to be refused. These
+//! types read the length of each list and string first, from the pointer pair in the guest's
+//! memory, and refuse the output before a byte of it is copied (peak 37 MB, the policy's own
+//! memory).
 
 use wasmtime::ValRaw;
 use wasmtime::component::__internal::{CanonicalAbiInfo, InstanceType, InterfaceType, LiftContext};

@@ -12,7 +12,9 @@
 
 #![warn(missing_docs)]
 
-use wasmtime::component::{ComponentExportIndex, Instance, Linker};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use wasmtime::component::{ComponentExportIndex, Instance, Linker, TypedFunc};
 use wasmtime::{Engine, ResourceLimiter, Store};
 
 mod bounded;
@@ -82,7 +84,12 @@ pub struct Prepared {
     pre: GavelPolicyPre<HostState>,
     /// `evaluate`, called through [`BoundedVerdict`] rather than the generated bindings.
     evaluate: ComponentExportIndex,
+    /// Whether `evaluate`'s type was checked against [`EvaluateFn`] (on the first call).
+    evaluate_checked: AtomicBool,
 }
+
+/// `evaluate` as the host calls it: the verdict lifted within bounds.
+type EvaluateFn<'a> = TypedFunc<(&'a Invocation,), (Result<BoundedVerdict, Message>,)>;
 
 /// Link `component` and check it against the contract.
 pub fn prepare(
@@ -95,7 +102,11 @@ pub fn prepare(
         .get_export_index(None, POLICY_INTERFACE)
         .and_then(|policy| component.get_export_index(Some(&policy), "evaluate"))
         .ok_or_else(|| wasmtime::format_err!("no `evaluate` in `{POLICY_INTERFACE}`"))?;
-    Ok(Prepared { pre, evaluate })
+    Ok(Prepared {
+        pre,
+        evaluate,
+        evaluate_checked: AtomicBool::new(false),
+    })
 }
 
 /// Limits of one sandbox.
@@ -138,10 +149,18 @@ pub fn evaluate(
     prepared: &Prepared,
     invocation: &Invocation,
 ) -> wasmtime::Result<Result<Verdict, String>> {
-    let func = instance.get_typed_func::<(&Invocation,), (Result<BoundedVerdict, Message>,)>(
-        &mut *store,
-        &prepared.evaluate,
-    )?;
+    let func = instance
+        .get_func(&mut *store, prepared.evaluate)
+        .ok_or_else(|| wasmtime::format_err!("no `evaluate` in `{POLICY_INTERFACE}`"))?;
+    // The type check walks the whole contract; every instance of one component has the same
+    // types, so it runs once per policy, not once per evaluation (as the generated bindings do).
+    if !prepared.evaluate_checked.load(Ordering::Relaxed) {
+        let _: EvaluateFn<'_> = func.typed(&*store)?;
+        prepared.evaluate_checked.store(true, Ordering::Relaxed);
+    }
+    // SAFETY: `func` belongs to an instance of `prepared`'s component, whose `evaluate` was
+    // checked against `EvaluateFn` above.
+    let func: EvaluateFn<'_> = unsafe { TypedFunc::new_unchecked(func) };
     let (answer,) = func.call(&mut *store, (invocation,))?;
     Ok(answer.map(Verdict::from).map_err(|message| message.0))
 }
