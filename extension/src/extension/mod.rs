@@ -11,9 +11,9 @@ pub use invocations::Invocations;
 /// Run as the Lambda extension; returns the process exit code.
 pub fn main() -> i32 {
     // One async worker: the async side only moves bytes (telemetry, delivery I/O); policy
-    // evaluation off the client's path and SDK calls run on the blocking pool, and the Runtime
-    // API proxy has a thread and runtime of its own (`Proxy::bind`), where enforce mode also
-    // judges. A second worker made the proxy slower, not faster: on 2 vCPUs the hand-offs
+    // evaluation off the client's path runs on two threads of its own (`invocations.rs`), SDK
+    // calls on the blocking pool, and the Runtime API proxy has a thread and runtime of its own
+    // (`Proxy::bind`), where enforce mode judges. A second worker made the proxy slower, not faster: on 2 vCPUs the hand-offs
     // between workers cost more than they save (a one-off A/B with `gavel-bench --quick
     // --n 600` on a debug build, two runs each: proxy alone p50 added 394-414 µs with one
     // worker, 468-484 µs with two).
